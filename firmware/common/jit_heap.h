@@ -1,0 +1,24 @@
+/*
+ * A small first-fit allocator with boundary tags and coalescing, for boards without ESP-IDF's
+ * heap (the emulated ESP32-P4 and the host test build). Works on 32-bit device addresses so the
+ * host build can place a region anywhere in its own address space.
+ */
+#pragma once
+
+#include <stdint.h>
+
+typedef struct {
+    uint32_t dev_base; /* device address of the first byte */
+    uint8_t *mem;      /* where that byte is in this program's memory */
+    uint32_t size;
+    uint32_t caps;     /* ESP-IDF MALLOC_CAP_* bits the region answers */
+    uint32_t free_bytes;
+} jit_heap_region_t;
+
+void jit_heap_init(jit_heap_region_t *r, uint32_t dev_base, uint8_t *mem, uint32_t size, uint32_t caps);
+/** Device address of size bytes aligned to align (a power of two), 0 when nothing fits. */
+uint32_t jit_heap_alloc(jit_heap_region_t *r, uint32_t size, uint32_t align);
+/** Releases an address jit_heap_alloc returned; returns 0, or -1 when addr is not one. */
+int jit_heap_free(jit_heap_region_t *r, uint32_t addr);
+/** True when addr lies in the region. */
+int jit_heap_owns(const jit_heap_region_t *r, uint32_t addr);

@@ -1,0 +1,11 @@
+/* Shadow allocation table of the P4-JIT core (internal). */
+#pragma once
+
+#include "jit_core.h"
+
+/** The live entry holding [addr, addr+len), or NULL. */
+const jit_alloc_entry_t *jit_table_find(const jit_core_t *core, uint32_t addr, uint32_t len);
+/** JIT_ERR_OK or JIT_ERR_TABLE_FULL. */
+uint32_t jit_table_add(jit_core_t *core, uint32_t addr, uint32_t size, uint32_t caps);
+/** JIT_ERR_OK, or JIT_ERR_NOT_ALLOCATED when addr is not the start of a live entry. */
+uint32_t jit_table_remove(jit_core_t *core, uint32_t addr);

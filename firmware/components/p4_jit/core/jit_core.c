@@ -1,0 +1,192 @@
+/*
+ * Frame parser and reply writer of the P4-JIT protocol core (see docs/protocol.md).
+ * Byte-fed state machine: it never blocks, resynchronises on the next magic (also inside
+ * "A5 A5 5A"), drains oversized payloads and abandons frames that stall.
+ */
+#include <string.h>
+
+#include "jit_core.h"
+#include "jit_protocol.h"
+
+static uint16_t s_tx_sum;
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint16_t sum_bytes(uint16_t sum, const uint8_t *p, size_t n)
+{
+    uint32_t s = sum;
+    for (size_t i = 0; i < n; i++) {
+        s += p[i];
+    }
+    return (uint16_t)s;
+}
+
+void jit_reply_begin(uint8_t cmd, uint8_t flags, uint32_t len)
+{
+    uint8_t h[8] = {JIT_MAGIC0, JIT_MAGIC1, cmd, flags,
+                    (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+    s_tx_sum = sum_bytes(0, h, sizeof h);
+    jit_port_write(h, sizeof h);
+}
+
+void jit_reply_data(const void *data, uint32_t len)
+{
+    s_tx_sum = sum_bytes(s_tx_sum, data, len);
+    jit_port_write(data, len);
+}
+
+void jit_reply_end(void)
+{
+    uint8_t c[2] = {(uint8_t)s_tx_sum, (uint8_t)(s_tx_sum >> 8)};
+    jit_port_write(c, sizeof c);
+}
+
+void jit_reply_error(uint8_t cmd, uint32_t code, const uint32_t *detail, uint32_t ndetail)
+{
+    jit_reply_begin(cmd, JIT_FLAG_ERROR, 4 + 4 * ndetail);
+    jit_reply_data(&code, 4); /* the core runs on little-endian RISC-V and x86 hosts only */
+    for (uint32_t i = 0; i < ndetail; i++) {
+        jit_reply_data(&detail[i], 4);
+    }
+    jit_reply_end();
+}
+
+void jit_core_output(const uint8_t *data, size_t len)
+{
+    jit_reply_begin(JIT_CMD_OUTPUT, JIT_FLAG_OK, (uint32_t)len);
+    jit_reply_data(data, (uint32_t)len);
+    jit_reply_end();
+}
+
+void jit_core_init(jit_core_t *core, const jit_core_config_t *cfg)
+{
+    memset(core, 0, sizeof *core);
+    core->cfg = *cfg;
+    core->state = JIT_PARSE_MAGIC0;
+    core->authenticated = (cfg->auth_secret == NULL);
+    memset(cfg->table, 0, sizeof(jit_alloc_entry_t) * cfg->max_allocs);
+}
+
+static void frame_done(jit_core_t *core)
+{
+    uint8_t cmd = core->header[2];
+    uint8_t flags = core->header[3];
+    uint16_t want = (uint16_t)(core->rx_sum[0] | (core->rx_sum[1] << 8));
+    core->state = JIT_PARSE_MAGIC0;
+    if (want != core->sum) {
+        core->frames_bad++;
+        jit_reply_error(cmd, JIT_ERR_CHECKSUM, NULL, 0);
+        return;
+    }
+    if (flags != JIT_FLAG_REQUEST) {
+        return; /* not a request: never answered */
+    }
+    core->frames_ok++;
+    jit_core_dispatch(core, cmd, core->cfg.rx_buffer, core->length);
+}
+
+static void drain_done(jit_core_t *core)
+{
+    core->state = JIT_PARSE_MAGIC0;
+    core->frames_bad++;
+    jit_reply_error(core->header[2], JIT_ERR_PAYLOAD_TOO_LARGE, NULL, 0);
+}
+
+void jit_core_feed(jit_core_t *core, const uint8_t *data, size_t len)
+{
+    size_t i = 0;
+    core->last_byte_ms = jit_port_millis();
+    while (i < len) {
+        uint8_t b = data[i];
+        switch (core->state) {
+        case JIT_PARSE_MAGIC0:
+            i++;
+            if (b == JIT_MAGIC0) {
+                core->state = JIT_PARSE_MAGIC1;
+            }
+            break;
+        case JIT_PARSE_MAGIC1:
+            i++;
+            if (b == JIT_MAGIC1) {
+                core->header[0] = JIT_MAGIC0;
+                core->header[1] = JIT_MAGIC1;
+                core->got = 2;
+                core->state = JIT_PARSE_HEADER;
+            } else if (b != JIT_MAGIC0) {
+                core->state = JIT_PARSE_MAGIC0; /* A5 A5 5A: stay, the second A5 may start it */
+            }
+            break;
+        case JIT_PARSE_HEADER:
+            i++;
+            core->header[core->got++] = b;
+            if (core->got == JIT_HEADER_SIZE) {
+                core->length = rd32(&core->header[4]);
+                core->sum = sum_bytes(0, core->header, JIT_HEADER_SIZE);
+                core->got = 0;
+                if (core->length > core->cfg.max_payload) {
+                    core->drained = 0;
+                    core->state = JIT_PARSE_DRAIN;
+                } else {
+                    core->state = core->length ? JIT_PARSE_PAYLOAD : JIT_PARSE_CHECKSUM;
+                }
+            }
+            break;
+        case JIT_PARSE_PAYLOAD: {
+            /* bulk copy: this is the hot path of a large upload */
+            size_t n = len - i;
+            if (n > core->length - core->got) {
+                n = core->length - core->got;
+            }
+            memcpy(core->cfg.rx_buffer + core->got, &data[i], n);
+            core->sum = sum_bytes(core->sum, &data[i], n);
+            core->got += (uint32_t)n;
+            i += n;
+            if (core->got == core->length) {
+                core->got = 0;
+                core->state = JIT_PARSE_CHECKSUM;
+            }
+            break;
+        }
+        case JIT_PARSE_CHECKSUM:
+            i++;
+            core->rx_sum[core->got++] = b;
+            if (core->got == JIT_CHECKSUM_SIZE) {
+                frame_done(core);
+            }
+            break;
+        case JIT_PARSE_DRAIN: {
+            /* payload plus its checksum */
+            uint64_t left = (uint64_t)core->length + JIT_CHECKSUM_SIZE - core->drained;
+            size_t n = len - i;
+            if (n > left) {
+                n = (size_t)left;
+            }
+            core->drained += n;
+            i += n;
+            if (n == left) {
+                drain_done(core);
+            }
+            break;
+        }
+        }
+    }
+}
+
+void jit_core_tick(jit_core_t *core)
+{
+    if (core->state == JIT_PARSE_MAGIC0) {
+        return;
+    }
+    if ((uint32_t)(jit_port_millis() - core->last_byte_ms) < core->cfg.interbyte_timeout_ms) {
+        return;
+    }
+    if (core->state == JIT_PARSE_DRAIN) {
+        drain_done(core); /* the announced payload never came in full: answer and move on */
+        return;
+    }
+    core->frames_bad++;
+    core->state = JIT_PARSE_MAGIC0; /* abandoned silently: the host's timeout covers it */
+}

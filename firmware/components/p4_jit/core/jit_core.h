@@ -1,0 +1,82 @@
+/*
+ * The portable P4-JIT protocol core: frame parser, command dispatcher and the shadow allocation
+ * table. It owns no thread and no transport: a port feeds it received bytes and ticks it while the
+ * link is idle; replies leave through jit_port_write().
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jit_port.h"
+
+typedef struct {
+    uint32_t addr;
+    uint32_t size;
+    uint32_t caps;
+} jit_alloc_entry_t;
+
+typedef struct {
+    uint8_t *rx_buffer;           /**< holds one request payload */
+    uint32_t max_payload;         /**< size of rx_buffer */
+    jit_alloc_entry_t *table;     /**< shadow allocation table storage */
+    uint32_t max_allocs;          /**< entries in table */
+    uint32_t max_alloc_bytes;     /**< total bytes limit, 0 = none */
+    uint32_t default_call_ms;     /**< time limit when a request gives 0 */
+    uint32_t max_call_ms;         /**< largest time limit a request may ask */
+    uint32_t interbyte_timeout_ms;/**< a frame stalled this long is abandoned */
+    const uint8_t *auth_secret;   /**< NULL: authentication off */
+    size_t auth_secret_len;
+} jit_core_config_t;
+
+typedef enum {
+    JIT_PARSE_MAGIC0,
+    JIT_PARSE_MAGIC1,
+    JIT_PARSE_HEADER,
+    JIT_PARSE_PAYLOAD,
+    JIT_PARSE_CHECKSUM,
+    JIT_PARSE_DRAIN, /* oversized payload: count it away */
+} jit_parse_state_t;
+
+typedef struct {
+    jit_core_config_t cfg;
+    /* parser */
+    jit_parse_state_t state;
+    uint8_t header[8];
+    uint32_t got;        /* bytes of the current field received */
+    uint32_t length;     /* announced payload length */
+    uint64_t drained;    /* bytes counted away in JIT_PARSE_DRAIN */
+    uint16_t sum;        /* running checksum */
+    uint8_t rx_sum[2];
+    uint32_t last_byte_ms;
+    /* allocation table */
+    uint32_t alloc_count;
+    uint32_t alloc_bytes;
+    /* authentication */
+    bool authenticated;
+    uint8_t nonce[32];
+    bool nonce_valid;
+    uint32_t auth_failures;
+    uint32_t auth_blocked_until_ms;
+    /* statistics */
+    uint32_t frames_ok;
+    uint32_t frames_bad;
+} jit_core_t;
+
+void jit_core_init(jit_core_t *core, const jit_core_config_t *cfg);
+/** Feed received bytes; complete frames are dispatched and answered at once. */
+void jit_core_feed(jit_core_t *core, const uint8_t *data, size_t len);
+/** Call while no byte arrives (at least every interbyte_timeout_ms / 2). */
+void jit_core_tick(jit_core_t *core);
+/** Bytes printed by JIT code: sent as OUTPUT frames. Safe to call only while a call runs. */
+void jit_core_output(const uint8_t *data, size_t len);
+/** Frees every live allocation (used by stop). */
+void jit_core_release_all(jit_core_t *core);
+
+/* internal, shared between the core's files */
+void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *payload, uint32_t len);
+void jit_reply_begin(uint8_t cmd, uint8_t flags, uint32_t len);
+void jit_reply_data(const void *data, uint32_t len);
+void jit_reply_end(void);
+void jit_reply_error(uint8_t cmd, uint32_t code, const uint32_t *detail, uint32_t ndetail);
