@@ -5,6 +5,9 @@
 
 #include "jit_protocol.h"
 
+/* where the launcher's options block is loaded (reserved in link.ld) */
+#define BOARD_OPTIONS_ADDR 0x803ff000u
+
 /* caps each region answers, as ESP-IDF's heap would on an ESP32-P4 */
 #define BOARD_PSRAM_CAPS                                                                              \
     (JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_EXEC |        \
@@ -13,7 +16,7 @@
     (JIT_CAP_MALLOC_INTERNAL | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_DMA |       \
      JIT_CAP_MALLOC_EXEC | JIT_CAP_MALLOC_DEFAULT)
 
-/** Options the launcher passes through QEMU's fw_cfg ("opt/p4jit/<name>" files). */
+/** Options the launcher places in memory before boot (options.c). */
 typedef struct {
     uint32_t icount;          /* QEMU runs with -icount: cycles are instruction counts */
     uint32_t max_allocs;      /* 0: the board's table size */
