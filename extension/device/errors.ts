@@ -1,0 +1,42 @@
+/** Typed errors of the device client: each says what happened in words a user can act on. */
+import { cmdName, Err, errName, errText } from '../protocol/constants.js';
+
+export class P4JitError extends Error {
+  override name = 'P4JitError';
+}
+
+/** The device answered with an error reply. */
+export class DeviceError extends P4JitError {
+  override name = 'DeviceError';
+  constructor(
+    readonly cmd: number,
+    readonly code: number,
+    readonly detail: number[] = [],
+  ) {
+    super(`${cmdName(cmd)}: ${errText(code)} (${errName(code)})${DeviceError.describeDetail(code, detail)}`);
+  }
+  get codeName(): string {
+    return errName(this.code);
+  }
+  private static describeDetail(code: number, d: number[]): string {
+    const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+    if (code === Err.FAULT && d.length >= 3) return `: mcause ${d[0]}, pc ${hex(d[1])}, mtval ${hex(d[2])}`;
+    if (code === Err.TIMEOUT && d.length >= 1) return `: stopped at pc ${hex(d[0])}`;
+    return '';
+  }
+}
+
+/** No reply within the time allowed. */
+export class TimeoutError extends P4JitError {
+  override name = 'TimeoutError';
+}
+
+/** The device sent something that breaks the protocol. */
+export class ProtocolError extends P4JitError {
+  override name = 'ProtocolError';
+}
+
+/** The link to the device is gone (unplugged, rebooted, emulator stopped). */
+export class DisconnectedError extends P4JitError {
+  override name = 'DisconnectedError';
+}

@@ -1,0 +1,147 @@
+/**
+ * Starts an emulated ESP32-P4: builds its firmware image when missing or older than its sources,
+ * boots QEMU, finds the serial pty, pings until the firmware answers, and stops QEMU without
+ * leaving a process behind — also when this Node process dies (QEMU watches a pipe to us).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { DeviceClient } from '../device/client.js';
+import { ensureFirmwareImage, type FirmwareBuildOptions } from './image.js';
+import { encodeOptionsBlock, qemuArgs, type EmulatorOptions } from './qemu-args.js';
+
+export const QEMU = 'qemu-system-riscv32';
+
+export interface StartOptions extends EmulatorOptions, FirmwareBuildOptions {
+  /** Milliseconds to wait for the firmware's first answer. */
+  bootTimeoutMs?: number;
+}
+
+export class EmulatorError extends Error {
+  override name = 'EmulatorError';
+}
+
+export class Emulator {
+  private exited: Promise<void>;
+  private stopping = false;
+
+  private constructor(
+    readonly port: string,
+    readonly image: string,
+    private readonly proc: ChildProcess,
+    private readonly workDir: string,
+    readonly options: EmulatorOptions,
+  ) {
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+  }
+
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Resolves when QEMU has exited, for whatever reason. */
+  get whenExited(): Promise<void> {
+    return this.exited;
+  }
+
+  static async start(opts: StartOptions = {}): Promise<Emulator> {
+    const image = await ensureFirmwareImage(opts);
+    const workDir = mkdtempSync(join(tmpdir(), 'p4jit-emu-'));
+    const optionsFile = join(workDir, 'options.bin');
+    writeFileSync(optionsFile, encodeOptionsBlock(opts));
+    const proc = spawnQemu(qemuArgs(image, optionsFile, opts));
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    try {
+      const port = await waitForPty(proc, () => stderr);
+      const emu = new Emulator(port, image, proc, workDir, opts);
+      if (!opts.gdbWait) await emu.waitUntilAnswering(opts.bootTimeoutMs ?? 10000, () => stderr);
+      return emu;
+    } catch (e) {
+      proc.kill('SIGKILL');
+      rmSync(workDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Opens a client on the emulator's port. */
+  connect(opts: ConstructorParameters<typeof DeviceClient>[1] = {}): Promise<DeviceClient> {
+    return DeviceClient.open(this.port, opts);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      if (this.running) {
+        this.proc.kill('SIGTERM');
+        const t = setTimeout(() => this.proc.kill('SIGKILL'), 2000);
+        await this.exited;
+        clearTimeout(t);
+      }
+      rmSync(this.workDir, { recursive: true, force: true });
+    }
+    await this.exited;
+  }
+
+  /** Kills QEMU abruptly (tests of device loss). */
+  kill(): void {
+    this.proc.kill('SIGKILL');
+  }
+
+  private async waitUntilAnswering(timeoutMs: number, stderr: () => string): Promise<void> {
+    let client: DeviceClient | null = null;
+    try {
+      client = await Promise.race([
+        DeviceClient.open(this.port, { connectTimeoutMs: timeoutMs }),
+        this.exited.then(() => {
+          throw new EmulatorError(`QEMU exited during boot: ${stderr().trim() || 'no message'}`);
+        }),
+      ]);
+    } finally {
+      await client?.close();
+    }
+  }
+}
+
+function spawnQemu(args: string[]): ChildProcess {
+  // QEMU runs under a tiny shell guard that kills it when our stdin pipe closes, i.e. when this
+  // Node process dies for any reason (even SIGKILL), so no emulator outlives its host.
+  // (A background job's stdin is /dev/null unless redirected, hence fd 3.)
+  const guard = 'exec 3<&0; qemu="$1"; shift; "$qemu" "$@" </dev/null & q=$!; ' +
+    '(cat <&3 >/dev/null; kill -9 $q 2>/dev/null) & w=$!; ' +
+    'trap "kill -9 $q 2>/dev/null; kill $w 2>/dev/null; wait $q; exit 143" TERM INT; ' +
+    'wait $q; s=$?; kill $w 2>/dev/null; exit $s';
+  const proc = spawn('sh', ['-c', guard, 'qemu-guard', QEMU, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  proc.on('error', () => undefined); // reported through exit
+  return proc;
+}
+
+function waitForPty(proc: ChildProcess, stderr: () => string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new EmulatorError(`QEMU did not report its serial port within 10 s: ${stderr().trim()}`)), 10000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /char device redirected to (\S+) \(label serial0\)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      const msg = stderr().trim();
+      if (code === 127 || /not found/.test(msg)) {
+        reject(new EmulatorError(`${QEMU} is not installed: run "npm run setup" or "sudo apt-get install qemu-system-misc"`));
+      } else {
+        reject(new EmulatorError(`QEMU exited (code ${code}) before it was ready: ${msg || 'no message'}`));
+      }
+    });
+  });
+}

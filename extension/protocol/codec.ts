@@ -1,0 +1,117 @@
+/**
+ * Frame codec: encoding, checksum, and an incremental decoder that accepts the byte stream in any
+ * split, skips garbage, resynchronises on the next magic and reports every bad frame it drops.
+ */
+import { CHECKSUM_SIZE, HEADER_SIZE, MAGIC0, MAGIC1 } from './constants.js';
+
+export interface Frame {
+  cmd: number;
+  flags: number;
+  payload: Buffer;
+}
+
+export function checksum(...parts: Uint8Array[]): number {
+  let sum = 0;
+  for (const p of parts) for (let i = 0; i < p.length; i++) sum += p[i];
+  return sum & 0xffff;
+}
+
+export function encodeFrame(cmd: number, flags: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_SIZE + payload.length + CHECKSUM_SIZE);
+  out[0] = MAGIC0;
+  out[1] = MAGIC1;
+  out[2] = cmd;
+  out[3] = flags;
+  out.writeUInt32LE(payload.length, 4);
+  out.set(payload, HEADER_SIZE);
+  const sum = checksum(out.subarray(0, HEADER_SIZE + payload.length));
+  out.writeUInt16LE(sum, HEADER_SIZE + payload.length);
+  return out;
+}
+
+export type DecodeEvent =
+  | { kind: 'frame'; frame: Frame }
+  | { kind: 'bad-checksum'; cmd: number; flags: number; expected: number; actual: number }
+  | { kind: 'too-large'; cmd: number; length: number }
+  | { kind: 'garbage'; bytes: number };
+
+/**
+ * Incremental decoder. push() returns the events the new bytes completed. A frame announcing a
+ * payload above maxPayload is dropped at its header (the stream resynchronises on the next magic),
+ * so a corrupted length can never make the decoder swallow the frames that follow.
+ */
+export class FrameDecoder {
+  private buf: Buffer = Buffer.alloc(0);
+  /** Chunks of a large frame, joined once the whole frame is there (no quadratic copying). */
+  private waiting: Uint8Array[] = [];
+  private waitingBytes = 0;
+  private needed = 0;
+
+  constructor(private readonly maxPayload = 16 * 1024 * 1024) {}
+
+  push(chunk: Uint8Array): DecodeEvent[] {
+    if (this.buf.length + this.waitingBytes + chunk.length < this.needed) {
+      this.waiting.push(chunk);
+      this.waitingBytes += chunk.length;
+      return [];
+    }
+    this.buf = this.buf.length || this.waiting.length ? Buffer.concat([this.buf, ...this.waiting, chunk]) : Buffer.from(chunk);
+    this.waiting = [];
+    this.waitingBytes = 0;
+    this.needed = 0;
+    const events: DecodeEvent[] = [];
+    let pos = 0;
+    let garbage = 0;
+    const buf = this.buf;
+    while (pos < buf.length) {
+      if (buf[pos] !== MAGIC0 || (pos + 1 < buf.length && buf[pos + 1] !== MAGIC1)) {
+        pos++;
+        garbage++;
+        continue;
+      }
+      if (buf.length - pos < HEADER_SIZE) break;
+      const cmd = buf[pos + 2];
+      const flags = buf[pos + 3];
+      const length = buf.readUInt32LE(pos + 4);
+      if (length > this.maxPayload) {
+        events.push({ kind: 'too-large', cmd, length });
+        pos += 1; // resync after this magic
+        continue;
+      }
+      const total = HEADER_SIZE + length + CHECKSUM_SIZE;
+      if (buf.length - pos < total) {
+        this.needed = total;
+        break;
+      }
+      const body = buf.subarray(pos, pos + HEADER_SIZE + length);
+      const expected = checksum(body);
+      const actual = buf.readUInt16LE(pos + HEADER_SIZE + length);
+      if (expected !== actual) {
+        events.push({ kind: 'bad-checksum', cmd, flags, expected, actual });
+        pos += 1; // the "frame" may have been garbage that happened to contain a magic
+        continue;
+      }
+      if (garbage) {
+        events.push({ kind: 'garbage', bytes: garbage });
+        garbage = 0;
+      }
+      events.push({ kind: 'frame', frame: { cmd, flags, payload: Buffer.from(buf.subarray(pos + HEADER_SIZE, pos + HEADER_SIZE + length)) } });
+      pos += total;
+    }
+    if (garbage) events.push({ kind: 'garbage', bytes: garbage });
+    this.buf = pos >= buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(pos));
+    return events;
+  }
+
+  /** Bytes held waiting for the rest of a frame. */
+  get pending(): number {
+    return this.buf.length + this.waitingBytes;
+  }
+
+  reset(): void {
+    this.buf = Buffer.alloc(0);
+    this.waiting = [];
+    this.waitingBytes = 0;
+    this.needed = 0;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Compile once, link twice: objects are built once; the link runs first at a placeholder address
+ * to learn the size, then at the address the device allocated, with no recompilation. The entry
+ * wrapper (__p4jit_entry) is placed first so the image starts with it.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+import { execa } from 'execa';
+
+import { loadImage, readElf, type ElfFile } from './elf.js';
+import type { Toolchain } from './discover.js';
+
+export const ENTRY_SYMBOL = '__p4jit_entry';
+/** Where the first link places the code; any address works, the size is what it is for. */
+export const PLACEHOLDER_BASE = 0x40000000;
+
+export interface BuildOptions {
+  toolchain: Toolchain;
+  /** Folder for objects, scripts and ELFs (never the user's source folder). */
+  buildDir: string;
+  optimization?: string;
+  extraFlags?: string[];
+  /** Firmware ELF whose symbols (printf, malloc, …) JIT code may call. */
+  firmwareElf?: string;
+}
+
+export class CompileError extends Error {
+  override name = 'CompileError';
+  constructor(message: string, readonly diagnostics: string) {
+    super(message);
+  }
+}
+
+export function compileFlags(opts: BuildOptions): string[] {
+  return [
+    ...opts.toolchain.compileArch,
+    ...opts.toolchain.libcFlags,
+    opts.optimization ?? '-O2',
+    '-g',
+    '-ffunction-sections',
+    '-fdata-sections',
+    // no gp-relative data: gp belongs to the firmware
+    '-msmall-data-limit=0',
+    '-fno-common',
+    ...(opts.extraFlags ?? []),
+  ];
+}
+
+export async function compileObject(source: string, opts: BuildOptions, objName = basename(source) + '.o'): Promise<string> {
+  mkdirSync(opts.buildDir, { recursive: true });
+  const obj = join(opts.buildDir, objName);
+  const r = await execa(opts.toolchain.gcc, [...compileFlags(opts), '-c', source, '-o', obj], { reject: false, all: true });
+  if (r.exitCode !== 0) {
+    const text = r.all ?? '';
+    const first = text.split('\n').find((l) => /\berror\b/.test(l)) ?? text.split('\n')[0];
+    throw new CompileError(`compilation failed: ${first}`, text);
+  }
+  return obj;
+}
+
+function linkerScript(base: number): string {
+  return `ENTRY(${ENTRY_SYMBOL})
+SECTIONS
+{
+  . = 0x${base.toString(16)};
+  .text : { KEEP(*(.text.${ENTRY_SYMBOL})) *(.text .text.*) }
+  .rodata : { *(.rodata .rodata.* .srodata .srodata.*) }
+  .data : { *(.data .data.* .sdata .sdata.*) }
+  .bss : { *(.bss .bss.* .sbss .sbss.* COMMON) }
+  /DISCARD/ : { *(.comment) *(.note .note.*) *(.eh_frame .eh_frame.*) }
+}
+`;
+}
+
+export interface LinkResult {
+  elfPath: string;
+  elf: ElfFile;
+  image: Buffer;
+  base: number;
+}
+
+export async function linkAt(objects: string[], base: number, name: string, opts: BuildOptions): Promise<LinkResult> {
+  const script = join(opts.buildDir, `${name}.ld`);
+  const elfPath = join(opts.buildDir, `${name}.elf`);
+  writeFileSync(script, linkerScript(base));
+  const args = [
+    ...opts.toolchain.linkArch,
+    '-nostdlib', '-nostartfiles',
+    '-T', script,
+    '-Wl,--gc-sections', '-Wl,--no-relax', '-Wl,--no-warn-rwx-segments',
+    '-Wl,-Map,' + join(opts.buildDir, `${name}.map`),
+    ...objects,
+    ...(opts.firmwareElf ? [`-Wl,-R,${opts.firmwareElf}`] : []),
+    '-lgcc', // soft double and 64-bit division helpers
+    '-o', elfPath,
+  ];
+  const r = await execa(opts.toolchain.gcc, args, { reject: false, all: true });
+  if (r.exitCode !== 0) {
+    const text = r.all ?? '';
+    const undef = /undefined reference to `([^']+)'/.exec(text);
+    const hint = undef && !opts.firmwareElf
+      ? ` (${undef[1]} is not in the function's files; to call firmware functions configure the firmware ELF)`
+      : '';
+    throw new CompileError(`link failed: ${text.split('\n').find((l) => /error|undefined/.test(l)) ?? text}${hint}`, text);
+  }
+  const elf = readElf(elfPath);
+  return { elfPath, elf, image: loadImage(elf, base), base };
+}
