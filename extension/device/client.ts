@@ -3,7 +3,7 @@
  * after a timeout or a corrupt reply the link is resynchronised with a PING carrying a fresh
  * nonce, so a late reply can never be taken for the answer to a later request.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 import { encodeFrame, FrameDecoder, type Frame } from '../protocol/codec.js';
@@ -186,6 +186,18 @@ export class DeviceClient extends EventEmitter {
 
   async listAllocs(): Promise<AllocEntry[]> {
     return parseAllocList(await this.request(Cmd.ListAllocs));
+  }
+
+  /**
+   * Challenge-response authentication: the secret never crosses the wire, only
+   * HMAC-SHA256(secret, device nonce).
+   */
+  async authenticate(secret: string | Buffer): Promise<void> {
+    const nonce = await this.request(Cmd.AuthChallenge);
+    if (nonce.length !== 32) throw new ProtocolError(`AUTH_CHALLENGE reply has ${nonce.length} bytes, expected 32`);
+    const mac = createHmac('sha256', secret).update(nonce).digest();
+    await this.request(Cmd.AuthResponse, mac);
+    if (this.info) this.info = await this.readInfo();
   }
 
   async readInfo(): Promise<DeviceInfo> {

@@ -1,0 +1,203 @@
+/**
+ * p4jit: the command-line face of P4-JIT, on the same modules as the VS Code extension.
+ * Exit status 0 on success; otherwise 1 (or 2 for a usage error) with one line on stderr.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+import { capsNames, MallocCap } from '../protocol/constants.js';
+import { Emulator } from '../emulator/launcher.js';
+import { closeDevice, openDevice, type DeviceFlags, type DeviceHandle } from './device.js';
+import { runCommand } from './run.js';
+
+class UsageError extends Error {}
+
+const USAGE = `usage: p4jit <command> [options]
+
+  run <file.c> <function> [arg ...]   compile, load, call and print the result
+  ping | info | heap | allocs          ask the device
+  alloc <size> [--caps SPIRAM,8BIT] [--align N]
+  free <addr>
+  read <addr> <size> [--out FILE]
+  write <addr> <hex bytes | @FILE>
+  exec <addr>
+  emulator                             start an emulated ESP32-P4 and print its port
+
+device options: --port PATH | --emulator (default: a connected board, else the emulator)
+                --secret S (or P4JIT_SECRET)  --icount  --json
+run options:    -O LEVEL  --flag F (repeatable)  --firmware-elf ELF  --link-folder  --time-limit MS  --toolchain GCC`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  emulator: { type: 'boolean' },
+  secret: { type: 'string' },
+  icount: { type: 'boolean' },
+  json: { type: 'boolean' },
+  caps: { type: 'string' },
+  align: { type: 'string' },
+  out: { type: 'string' },
+  O: { type: 'string', short: 'O' },
+  flag: { type: 'string', multiple: true },
+  'firmware-elf': { type: 'string' },
+  'link-folder': { type: 'boolean' },
+  'time-limit': { type: 'string' },
+  toolchain: { type: 'string' },
+  gdb: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export type CliValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+export function parseNumber(text: string, what: string): number {
+  const t = text.trim();
+  const n = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t, 16) : /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`${what}: "${text}" is not a number from 0 to 0xffffffff`);
+  return n;
+}
+
+export function parseCaps(text: string): number {
+  let caps = 0;
+  for (const name of text.split(/[,|+]/).map((s) => s.trim().toUpperCase()).filter(Boolean)) {
+    const bit = (MallocCap as Record<string, number>)[name.replace(/^MALLOC_CAP_/, '')];
+    if (bit === undefined) throw new UsageError(`unknown caps name "${name}" (known: ${Object.keys(MallocCap).join(', ')})`);
+    caps |= bit;
+  }
+  return caps;
+}
+
+const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+
+function print(json: boolean | undefined, value: unknown, text: string): void {
+  console.log(json ? JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) : text);
+}
+
+async function deviceCommand(cmd: string, pos: string[], v: CliValues, h: DeviceHandle): Promise<void> {
+  const c = h.client;
+  const want = (n: number) => {
+    if (pos.length !== n) throw new UsageError(`${cmd} takes ${n} argument${n === 1 ? '' : 's'}\n${USAGE}`);
+  };
+  switch (cmd) {
+    case 'ping': {
+      want(0);
+      const t0 = performance.now();
+      const echo = await c.ping(Buffer.from('p4jit'));
+      const ms = performance.now() - t0;
+      return print(v.json, { ok: echo.toString() === 'p4jit', ms, device: h.label }, `${h.label}: answered in ${ms.toFixed(2)} ms`);
+    }
+    case 'info': {
+      want(0);
+      const info = c.info;
+      if (!info) return print(v.json, { seedOnly: true }, `${h.label}: a device that speaks only the seed's seven commands`);
+      return print(v.json, info, [
+        `device     ${h.label} (${info.board}), protocol ${info.protocolVersion}`,
+        `firmware   ${info.firmwareId}`,
+        `buffers    max payload ${info.maxPayload} bytes, ${info.maxArgs} argument slots, cache line ${info.cacheLine || 'none'}`,
+        `limits     ${info.maxAllocs} allocations, ${info.maxAllocBytes || 'no'} byte limit, calls ${info.defaultCallMs} ms (max ${info.maxCallMs} ms)`,
+        `last fault ${info.lastFault ? `mcause ${info.lastFault.mcause} at ${hex(info.lastFault.mepc)} (call ${hex(info.lastFault.entry)})` : 'none'}`,
+      ].join('\n'));
+    }
+    case 'heap': {
+      want(0);
+      const hp = await c.heapInfo();
+      return print(v.json, hp, `PSRAM     ${hp.freeSpiram} free of ${hp.totalSpiram} bytes\ninternal  ${hp.freeInternal} free of ${hp.totalInternal} bytes`);
+    }
+    case 'allocs': {
+      want(0);
+      const list = await c.listAllocs();
+      return print(v.json, list, list.length ? list.map((a) => `${hex(a.addr)}  ${String(a.size).padStart(9)}  ${capsNames(a.caps).join('|')}`).join('\n') : 'no allocations');
+    }
+    case 'alloc': {
+      want(1);
+      const size = parseNumber(pos[0], 'size');
+      const caps = v.caps ? parseCaps(v.caps) : MallocCap.SPIRAM | MallocCap['8BIT'];
+      const addr = await c.alloc(size, caps, v.align ? parseNumber(v.align, 'align') : 4);
+      return print(v.json, { addr, size, caps }, hex(addr));
+    }
+    case 'free': {
+      want(1);
+      const addr = parseNumber(pos[0], 'address');
+      await c.free(addr);
+      return print(v.json, { freed: addr }, `freed ${hex(addr)}`);
+    }
+    case 'read': {
+      want(2);
+      const data = await c.read(parseNumber(pos[0], 'address'), parseNumber(pos[1], 'size'));
+      if (v.out) writeFileSync(v.out, data);
+      return print(v.json, { hex: data.toString('hex') }, v.out ? `${data.length} bytes → ${v.out}` : data.toString('hex').replace(/(.{64})/g, '$1\n').trim());
+    }
+    case 'write': {
+      want(2);
+      const src = pos[1];
+      let data: Buffer;
+      if (src.startsWith('@')) data = readFileSync(src.slice(1));
+      else {
+        const clean = src.replace(/\s+/g, '');
+        if (!/^([0-9a-f]{2})+$/i.test(clean)) throw new UsageError('write: data must be hex bytes (e.g. "13 05 b0 ff") or @FILE');
+        data = Buffer.from(clean, 'hex');
+      }
+      await c.write(parseNumber(pos[0], 'address'), data);
+      return print(v.json, { written: data.length }, `wrote ${data.length} bytes`);
+    }
+    case 'exec': {
+      want(1);
+      const r = await c.exec(parseNumber(pos[0], 'address'));
+      return print(v.json, { return: r }, String(r));
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
+  }
+}
+
+async function emulatorCommand(v: CliValues): Promise<void> {
+  const emu = await Emulator.start({ icount: v.icount, secret: v.secret, gdbPort: v.gdb ? parseNumber(v.gdb, 'gdb port') : undefined });
+  print(v.json, { port: emu.port, pid: emu.pid }, `emulated ESP32-P4 on ${emu.port} (Ctrl+C to stop)`);
+  const stop = () => void emu.stop().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await emu.whenExited;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    console.error(`p4jit: ${(e as Error).message}`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  const [cmd, ...pos] = positionals;
+  if (v.help || !cmd) {
+    console.log(USAGE);
+    return cmd || v.help ? 0 : 2;
+  }
+  if (v.port && v.emulator) {
+    console.error('p4jit: give --port or --emulator, not both');
+    return 2;
+  }
+  const flags: DeviceFlags = { port: v.port, emulator: v.emulator, icount: v.icount, secret: v.secret };
+  let handle: DeviceHandle | undefined;
+  try {
+    if (cmd === 'emulator') {
+      await emulatorCommand(v);
+      return 0;
+    }
+    if (cmd === 'run') return await runCommand(pos, v, flags);
+    if (!['ping', 'info', 'heap', 'allocs', 'alloc', 'free', 'read', 'write', 'exec'].includes(cmd)) {
+      throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
+    }
+    handle = await openDevice(flags);
+    await deviceCommand(cmd, pos, v, handle);
+    return 0;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(`p4jit: ${msg.split('\n')[0]}`);
+    if (e instanceof UsageError && msg.includes('\n')) console.error(msg.split('\n').slice(1).join('\n'));
+    return e instanceof UsageError ? 2 : 1;
+  } finally {
+    if (handle) await closeDevice(handle);
+  }
+}
+
+export { UsageError };
+

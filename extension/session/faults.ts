@@ -1,0 +1,54 @@
+/** Turns a FAULT or TIMEOUT reply into words and a source line. */
+import type { DeviceError } from '../device/errors.js';
+import { Err } from '../protocol/constants.js';
+import type { Toolchain } from '../../toolchain/discover.js';
+import type { SourceLocation } from '../../toolchain/debuginfo.js';
+import type { FaultInfo, LoadedFunction } from './types.js';
+
+const CAUSES: Record<number, string> = {
+  0: 'misaligned instruction fetch',
+  1: 'instruction access fault',
+  2: 'illegal instruction',
+  3: 'breakpoint (ebreak)',
+  4: 'misaligned load',
+  5: 'load access fault',
+  6: 'misaligned store',
+  7: 'store access fault',
+  8: 'ecall from user mode',
+  11: 'ecall',
+  12: 'instruction page fault',
+  13: 'load page fault',
+  15: 'store page fault',
+};
+
+export function causeName(mcause: number): string {
+  return CAUSES[mcause] ?? `exception ${mcause}`;
+}
+
+const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+
+export async function describeFault(
+  e: DeviceError,
+  fn: LoadedFunction,
+  toolchain: Toolchain,
+  lookup: (t: Toolchain, elf: string, addr: number) => Promise<SourceLocation | undefined>,
+): Promise<FaultInfo> {
+  const timeout = e.code === Err.TIMEOUT;
+  const pc = (timeout ? e.detail[0] : e.detail[1]) ?? 0;
+  const inside = pc >= fn.addr && pc < fn.addr + fn.size;
+  const loc = inside ? await lookup(toolchain, fn.elfPath, pc).catch(() => undefined) : undefined;
+  const where = loc ? ` in ${loc.file.replace(/.*[\\/]/, '')}:${loc.line}` : inside ? '' : ' (outside the function: in code it called)';
+  const base = { pc, file: loc?.file, line: loc?.line };
+  if (timeout) {
+    return { kind: 'timeout', message: `${fn.name} exceeded its time limit and was stopped at pc ${hex(pc)}${where}`, ...base };
+  }
+  const [cause, , tval] = e.detail;
+  const addrPart = [1, 4, 5, 6, 7].includes(cause) ? ` at address ${hex(tval)}` : '';
+  return {
+    kind: 'fault',
+    message: `${causeName(cause)}${addrPart} (pc ${hex(pc)})${where}`,
+    cause,
+    badAddress: tval,
+    ...base,
+  };
+}

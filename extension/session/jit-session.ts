@@ -1,0 +1,222 @@
+/**
+ * A JIT session on one device: builds functions (cached by content), keeps them loaded, calls
+ * them with typed arguments, and remembers recent results. Pure Node: the VS Code extension, the
+ * CLI, the benchmarks and the tests all drive the device through this class.
+ *
+ * A call costs at most three round trips whatever the number of arrays: one WRITE_MEM for all
+ * input arrays (into a reusable argument arena), the CALL, and one READ_MEM covering the arrays
+ * the function may have changed.
+ */
+import { EventEmitter } from 'node:events';
+import { resolve } from 'node:path';
+
+import type { DeviceClient } from '../device/client.js';
+import { DeviceError } from '../device/errors.js';
+import { DeviceCap, Err } from '../protocol/constants.js';
+import { discoverToolchain, type Toolchain } from '../../toolchain/discover.js';
+import { addressToLine, disassemble } from '../../toolchain/debuginfo.js';
+import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
+import { buildFunction, type BuiltFunction } from '../../toolchain/function-build.js';
+import { loadObjects } from '../../toolchain/loader.js';
+import { marshalArguments, type MarshalledArguments } from './marshal.js';
+import { describeFault } from './faults.js';
+import type { AllocationView, CallResult, FaultInfo, LoadedFunction, SessionSettings } from './types.js';
+
+export const HISTORY_LIMIT = 50;
+const ARENA_MIN = 4096;
+
+export class JitSession extends EventEmitter {
+  private readonly functions = new Map<string, LoadedFunction>();
+  private readonly results: CallResult[] = [];
+  private arena: { addr: number; size: number } | null = null;
+  private nextId = 1;
+  private toolchainCache: Toolchain | undefined;
+  private firmwareChecked = false;
+
+  constructor(readonly client: DeviceClient, readonly settings: SessionSettings) {
+    super();
+    client.on('output', (text: string) => this.emit('output', text));
+    client.on('disconnect', () => this.markAllStale());
+  }
+
+  get toolchain(): Toolchain {
+    return (this.toolchainCache ??= discoverToolchain(this.settings.toolchainPath));
+  }
+
+  loaded(): LoadedFunction[] {
+    return [...this.functions.values()];
+  }
+
+  history(): CallResult[] {
+    return [...this.results];
+  }
+
+  static key(file: string, name: string): string {
+    return `${resolve(file)}::${name}`;
+  }
+
+  /** Compiles (or finds in the cache) without touching the device. */
+  async build(file: string, name: string): Promise<BuiltFunction> {
+    return buildFunction({
+      file,
+      name,
+      buildRoot: this.settings.buildRoot,
+      linkFolderSources: this.settings.linkFolderSources,
+      maxSlots: this.client.info?.maxArgs,
+      build: {
+        toolchain: this.toolchain,
+        optimization: this.settings.optimization,
+        extraFlags: this.settings.extraFlags,
+        firmwareElf: this.firmwareElf(),
+      },
+    });
+  }
+
+  /** Loads the function (rebuilding when its sources changed), replacing an older version. */
+  async load(file: string, name: string): Promise<LoadedFunction> {
+    const key = JitSession.key(file, name);
+    const built = await this.build(file, name);
+    const old = this.functions.get(key);
+    if (old && !old.stale && old.buildKey === built.key) return old;
+    if (old) await this.forget(old);
+    const code = await loadObjects(this.client, built.objects, {
+      name,
+      sources: [],
+      caps: this.settings.codeCaps,
+      build: { toolchain: this.toolchain, buildDir: built.buildDir, firmwareElf: this.firmwareElf() },
+    });
+    const fn: LoadedFunction = {
+      key, name, file: resolve(file), signature: built.signature,
+      addr: code.addr, size: code.size, entry: code.entry, elfPath: code.link.elfPath,
+      stale: false, buildKey: built.key,
+    };
+    this.functions.set(key, fn);
+    this.emit('changed');
+    return fn;
+  }
+
+  /** Builds if needed, loads if needed, and calls. */
+  async run(file: string, name: string, args: string[], opts: { timeLimitMs?: number; signal?: AbortSignal } = {}): Promise<CallResult> {
+    const t0 = performance.now();
+    const fn = await this.load(file, name);
+    return this.invoke(fn, args, opts, t0);
+  }
+
+  /** Calls a function that is already loaded. */
+  async call(key: string, args: string[], opts: { timeLimitMs?: number; signal?: AbortSignal } = {}): Promise<CallResult> {
+    const fn = this.functions.get(key);
+    if (!fn) throw new Error(`no function ${key.replace(/.*::/, '')} is loaded`);
+    if (fn.stale) throw new Error(`${fn.name} was loaded on a device that has since reset or gone: run it again to reload it`);
+    return this.invoke(fn, args, opts, performance.now());
+  }
+
+  async free(key: string): Promise<void> {
+    const fn = this.functions.get(key);
+    if (!fn) throw new Error(`no function ${key.replace(/.*::/, '')} is loaded`);
+    await this.forget(fn);
+    this.emit('changed');
+  }
+
+  async freeAll(): Promise<void> {
+    for (const fn of this.functions.values()) await this.forget(fn);
+    if (this.arena && this.client.connected) await this.client.free(this.arena.addr).catch(() => undefined);
+    this.arena = null;
+    this.emit('changed');
+  }
+
+  /** The device lost its memory (unplugged, reset, emulator gone): nothing loaded may be called. */
+  markAllStale(): void {
+    for (const fn of this.functions.values()) fn.stale = true;
+    this.arena = null;
+    this.firmwareChecked = false;
+    this.emit('changed');
+  }
+
+  heap() {
+    return this.client.heapInfo();
+  }
+
+  /** The device's allocation table, each entry with the function owning it. */
+  async allocations(): Promise<AllocationView[]> {
+    const list = this.client.has(DeviceCap.ListAllocs) ? await this.client.listAllocs() : [];
+    return list.map((a) => {
+      const fn = [...this.functions.values()].find((f) => !f.stale && f.addr === a.addr);
+      return { ...a, owner: fn ? fn.name : this.arena?.addr === a.addr ? 'arguments' : null };
+    });
+  }
+
+  async disassembly(key: string): Promise<string> {
+    const fn = this.functions.get(key);
+    if (!fn) throw new Error(`no function ${key.replace(/.*::/, '')} is loaded`);
+    return disassemble(this.toolchain, fn.elfPath);
+  }
+
+  // ---- internals ----
+
+  private firmwareElf(): string | undefined {
+    const elf = this.settings.firmwareElf;
+    if (elf && !this.firmwareChecked && this.client.info) {
+      checkFirmwareElf(elf, this.client.info.board, this.client.info.firmwareId);
+      this.firmwareChecked = true;
+    }
+    return elf;
+  }
+
+  private async forget(fn: LoadedFunction): Promise<void> {
+    this.functions.delete(fn.key);
+    if (!fn.stale && this.client.connected) await this.client.free(fn.addr).catch(() => undefined);
+  }
+
+  private async ensureArena(bytes: number): Promise<number> {
+    if (this.arena && this.arena.size >= bytes) return this.arena.addr;
+    if (this.arena) await this.client.free(this.arena.addr).catch(() => undefined);
+    this.arena = null;
+    const size = Math.max(ARENA_MIN, 2 ** Math.ceil(Math.log2(bytes)));
+    this.arena = { addr: await this.client.alloc(size, this.settings.dataCaps, 16), size };
+    return this.arena.addr;
+  }
+
+  private async invoke(fn: LoadedFunction, args: string[], opts: { timeLimitMs?: number; signal?: AbortSignal }, t0: number): Promise<CallResult> {
+    let marshalled: MarshalledArguments = marshalArguments(fn.signature, args);
+    let output = '';
+    const onOutput = (text: string) => { output += text; };
+    this.client.on('output', onOutput);
+    const base: Omit<CallResult, 'returnValue' | 'returnDisplay' | 'cycles' | 'timeUs' | 'hostMs' | 'output' | 'arrays' | 'fault'> = {
+      id: this.nextId++, function: fn.name, file: fn.file, args: marshalled.records, at: new Date().toISOString(),
+    };
+    let result: CallResult;
+    try {
+      if (marshalled.arenaBytes > 0) {
+        const arena = await this.ensureArena(marshalled.arenaBytes);
+        marshalled = marshalled.place(arena);
+        await this.client.write(arena, marshalled.arenaImage);
+      }
+      try {
+        const reply = await this.client.call(fn.entry, marshalled.slots, { timeLimitMs: opts.timeLimitMs ?? this.settings.callTimeLimitMs, signal: opts.signal });
+        const arrays = marshalled.copyBack.length
+          ? marshalled.readBack(await this.client.read(marshalled.copyBackStart, marshalled.copyBackBytes))
+          : {};
+        const ret = marshalled.decodeReturn(reply.ret);
+        result = {
+          ...base, returnValue: ret.value, returnDisplay: ret.display,
+          cycles: reply.cycles, timeUs: reply.timeUs, hostMs: performance.now() - t0,
+          output, arrays, fault: null,
+        };
+      } catch (e) {
+        if (!(e instanceof DeviceError) || (e.code !== Err.FAULT && e.code !== Err.TIMEOUT)) throw e;
+        const fault: FaultInfo = await describeFault(e, fn, this.toolchain, addressToLine);
+        result = {
+          ...base, returnValue: null, returnDisplay: fault.kind === 'timeout' ? 'timed out' : 'fault',
+          cycles: null, timeUs: null, hostMs: performance.now() - t0, output, arrays: {}, fault,
+        };
+      }
+    } finally {
+      this.client.off('output', onOutput);
+    }
+    fn.lastResult = result;
+    this.results.unshift(result);
+    this.results.length = Math.min(this.results.length, HISTORY_LIMIT);
+    this.emit('changed');
+    return result;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * What a JIT session deals in: settings, functions loaded on the device, and call results.
+ * Shared by the VS Code glue, the CLI and the tests (no `vscode` import).
+ */
+import type { FunctionSignature } from '../../toolchain/signature.js';
+
+export interface SessionSettings {
+  /** Explicit compiler (file or bin folder); undefined = discover. */
+  toolchainPath?: string;
+  /** Firmware ELF whose symbols JIT code may call; on the emulator its own image is used. */
+  firmwareElf?: string;
+  optimization: string;
+  extraFlags: string[];
+  /** Heap caps for code and for argument arrays. */
+  codeCaps: number;
+  dataCaps: number;
+  /** Device-side time limit per call (ms); 0 = the device's default. */
+  callTimeLimitMs: number;
+  /** Link the other .c/.cpp/.S files of the function's folder in too. */
+  linkFolderSources: boolean;
+  /** Where build products go (never the user's source folder). */
+  buildRoot: string;
+}
+
+export interface FaultInfo {
+  kind: 'fault' | 'timeout';
+  /** One line for people: "load access fault at 0x00000000 (pc 0x82000044) in fir.c:12". */
+  message: string;
+  cause?: number;
+  pc: number;
+  badAddress?: number;
+  /** Source location of pc, when the function's debug info has it. */
+  file?: string;
+  line?: number;
+}
+
+export interface ArgumentRecord {
+  name: string;
+  type: string;
+  display: string;
+}
+
+export interface CallResult {
+  id: number;
+  function: string;
+  file: string;
+  args: ArgumentRecord[];
+  /** The decoded return value (bigint for 64-bit integers), null for void or on a fault. */
+  returnValue: number | bigint | boolean | null;
+  returnDisplay: string;
+  /** Cycles measured by the device around the call (null when the device cannot count). */
+  cycles: bigint | null;
+  /** Device-measured time of the call, microseconds. */
+  timeUs: number | null;
+  /** Host time for the whole run (compile/cache, upload, call, copy back), milliseconds. */
+  hostMs: number;
+  /** What the function printed. */
+  output: string;
+  /** Copied-back contents of non-const pointer arguments, by parameter name. */
+  arrays: Record<string, (number | bigint | boolean)[]>;
+  fault: FaultInfo | null;
+  /** ISO time. */
+  at: string;
+}
+
+export interface LoadedFunction {
+  /** `${file}::${name}` */
+  key: string;
+  name: string;
+  file: string;
+  signature: FunctionSignature;
+  addr: number;
+  size: number;
+  entry: number;
+  elfPath: string;
+  /** The device was lost or reset since the load: the code is gone, never call it. */
+  stale: boolean;
+  /** Content hash of what was built (sources, flags, toolchain). */
+  buildKey: string;
+  lastResult?: CallResult;
+}
+
+export interface AllocationView {
+  addr: number;
+  size: number;
+  caps: number;
+  /** Function name owning it, "arguments" for the session's argument arena, or null. */
+  owner: string | null;
+}
