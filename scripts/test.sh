@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup-system.sh core fuzz gdb
+bash scripts/setup-system.sh core fuzz gdb vscode
 npm run -s build
 
 mapfile -t suites < <(find out/test -name '*.test.js' -not -path 'out/test/vscode/*' | sort)

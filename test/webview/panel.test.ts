@@ -1,0 +1,240 @@
+// The device panel in real headless Chromium: what it shows and what it sends.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { openPanel, screenshotDir, startHarness, type Harness, type PanelPage } from './harness.js';
+import { connectedState, disconnectedState } from './sample-state.js';
+import { DARK_MODERN } from './themes.js';
+import { hexToRgba, paintedMiddleRow, shareOf } from './pixels.js';
+import type { PanelState } from '../../webview/messages.js';
+
+let harness: Harness;
+
+before(async () => {
+  harness = await startHarness();
+  await mkdir(screenshotDir, { recursive: true });
+});
+after(() => harness?.close());
+
+async function panelWith(state: PanelState): Promise<PanelPage> {
+  const panel = await openPanel(harness, DARK_MODERN);
+  await panel.showState(state);
+  return panel;
+}
+
+/** innerText of the element, as a user sees it (collapsed whitespace). */
+async function visibleText(panel: PanelPage, selector: string): Promise<string> {
+  return (await panel.page.locator(selector).innerText()).replace(/\s+/g, ' ').trim();
+}
+
+test('before any state arrives the panel has said ready once and shows the empty state', async () => {
+  const panel = await openPanel(harness, DARK_MODERN);
+  assert.deepEqual(await panel.posted(), [{ type: 'ready' }]);
+  assert.match(await visibleText(panel, 'body'), /No device connected/);
+  assert.deepEqual(panel.errors, []);
+  await panel.close();
+});
+
+test('a connected device shows heap, allocations, functions and calls', async () => {
+  const panel = await panelWith(connectedState());
+  const { page } = panel;
+
+  const device = await visibleText(panel, '#section-device');
+  assert.match(device, /Connected to the emulated ESP32-P4/);
+  assert.match(device, /\/dev\/pts\/3/);
+  assert.match(device, /qemu-virt, protocol 2/);
+
+  const heap = await visibleText(panel, '#section-heap');
+  assert.match(heap, /PSRAM 20 MiB free of 32 MiB/);
+  assert.match(heap, /Internal RAM 60 KiB free of 768 KiB/);
+  const meters = page.getByRole('meter');
+  assert.equal(await meters.count(), 2);
+  assert.equal(await meters.nth(0).getAttribute('aria-valuetext'), '12 MiB of 32 MiB in use (38%)');
+  assert.equal(await meters.nth(1).getAttribute('aria-valuetext'), '708 KiB of 768 KiB in use (92%)');
+  // The painted bars: the used share in the theme's progress colour, or its warning colour once
+  // less than a tenth is free.
+  const psram = await paintedMiddleRow(page, '#section-heap .region:nth-child(1) meter');
+  const internal = await paintedMiddleRow(page, '#section-heap .region:nth-child(2) meter');
+  const progress = hexToRgba(DARK_MODERN.variables['progressBar-background']);
+  const warning = hexToRgba(DARK_MODERN.variables['editorWarning-foreground']);
+  assert.ok(Math.abs(shareOf(psram, progress) - 0.375) < 0.02, `PSRAM bar ${shareOf(psram, progress)}`);
+  assert.equal(shareOf(psram, warning), 0);
+  assert.ok(Math.abs(shareOf(internal, warning) - 0.922) < 0.02, `internal RAM bar ${shareOf(internal, warning)}`);
+  assert.equal(shareOf(internal, progress), 0);
+
+  assert.deepEqual(await allocationTexts(panel), [
+    '0x48000000 4 KiB Free EXEC 8BIT SPIRAM owned by dot_product',
+    '0x48001000 1.5 KiB Free 8BIT SPIRAM owned by dot_product',
+    '0x4ff00200 640 B Free DMA INTERNAL 0x00000200 no owner',
+  ]);
+  assert.match(await visibleText(panel, '#section-allocations summary'), /3 6\.1 KiB/);
+
+  const dot = await visibleText(panel, '[data-function="dot_product"]');
+  assert.match(dot, /4 KiB at 0x48000000 from dot\.c/);
+  assert.match(dot, /Last result 140/);
+  assert.doesNotMatch(dot, /stale/);
+  const blink = await visibleText(panel, '[data-function="blink_count"]');
+  assert.match(blink, /stale/);
+  assert.match(blink, /Last result none yet/);
+
+  const ok = await visibleText(panel, '[data-call="2"]');
+  assert.match(ok, /dot_product\(\{1, 2, 3, 4\}, \{5, 6, 7, 8\}, 4\)/);
+  assert.match(ok, /returned 70/);
+  assert.match(ok, /1,234,567 cycles · 12\.3 ms/);
+  assert.match(ok, /sum so far: 70 done/);
+  assert.match(ok, /Arrays after the call a \{1, 2, 3, 4\}/);
+  assert.match(await visibleText(panel, '[data-call="1"]'), /412 cycles · 850 µs/);
+
+  const faulted = await visibleText(panel, '[data-call="3"]');
+  assert.match(faulted, /Fault: Store access fault at 0x00000004/);
+  assert.match(faulted, /at scale\.c:17/);
+  assert.doesNotMatch(faulted, /returned|cycles/);
+
+  assert.deepEqual(await panel.cspViolations(), []);
+  assert.deepEqual(panel.errors, []);
+  await panel.close();
+});
+
+async function allocationTexts(panel: PanelPage): Promise<string[]> {
+  return panel.page.locator('li.allocation').evaluateAll((items) =>
+    items.map((item) => (item as HTMLElement).innerText.replace(/\s+/g, ' ').trim()));
+}
+
+test('a new state re-renders in place: unchanged rows keep their elements', async () => {
+  const panel = await panelWith(connectedState());
+  const { page } = panel;
+  // Mark the DOM node of the row that stays.
+  await page.locator('li[data-addr="0x4ff00200"]').evaluate((row) => { (row as HTMLElement & { marked?: boolean }).marked = true; });
+
+  const next = connectedState();
+  next.allocations = next.allocations.filter((a) => a.addr !== 0x4800_1000);
+  next.allocations[1].owner = 'scale_buffer';
+  next.heap!.freeSpiram -= 1536;
+  await panel.showState(next);
+
+  assert.deepEqual((await allocationTexts(panel)).map((text) => text.split(' ')[0]), ['0x48000000', '0x4ff00200']);
+  const kept = page.locator('li[data-addr="0x4ff00200"]');
+  assert.equal(await kept.evaluate((row) => (row as HTMLElement & { marked?: boolean }).marked), true);
+  assert.match(await kept.innerText(), /scale_buffer/);
+  await panel.close();
+});
+
+test('Free sends exactly freeAllocation with the address, once until the next state', async () => {
+  const panel = await panelWith(connectedState());
+  await panel.clearPosted();
+  const free = panel.page.getByRole('button', { name: 'Free 1.5 KiB at 0x48001000' });
+  await free.click();
+  assert.deepEqual(await panel.posted(), [{ type: 'freeAllocation', addr: 0x4800_1000 }]);
+  // Disabled while the extension works on it: a second click sends nothing.
+  assert.equal(await free.getAttribute('disabled'), '');
+  await free.click({ force: true });
+  assert.equal((await panel.posted()).length, 1);
+  // The next state (the allocation gone) ends the wait.
+  const next = connectedState();
+  next.allocations.splice(1, 1);
+  await panel.showState(next);
+  assert.equal(await free.count(), 0);
+  assert.equal(await panel.page.getByRole('button', { name: 'Free 4 KiB at 0x48000000' }).getAttribute('disabled'), null);
+  await panel.close();
+});
+
+test('actions work from the keyboard alone', async () => {
+  const panel = await panelWith(connectedState());
+  const { page } = panel;
+  await panel.clearPosted();
+  // Tab through the panel from the top until the Free button of the third row has focus.
+  const target = 'Free 640 B at 0x4ff00200';
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate((name) => document.activeElement?.getAttribute('aria-label') === name, target);
+  }
+  assert.ok(reached, `Tab reaches "${target}"`);
+  await page.keyboard.press('Enter');
+  assert.deepEqual(await panel.posted(), [{ type: 'freeAllocation', addr: 0x4ff0_0200 }]);
+
+  // A section header toggles with the keyboard and reports its state.
+  const summary = page.locator('#section-heap > summary');
+  await summary.focus();
+  await page.keyboard.press('Space');
+  assert.equal(await page.locator('#section-heap').evaluate((d) => (d as HTMLDetailsElement).open), false);
+  assert.equal(await page.locator('meter').count(), 2, 'closed sections keep their content in the DOM');
+  assert.equal(await page.locator('meter').first().isVisible(), false);
+  await page.keyboard.press('Enter');
+  assert.equal(await page.locator('meter').first().isVisible(), true);
+  await panel.close();
+});
+
+test('Run and Unload send the function name', async () => {
+  const panel = await panelWith(connectedState());
+  await panel.clearPosted();
+  await panel.page.getByRole('button', { name: 'Run blink_count' }).click();
+  await panel.page.getByRole('button', { name: 'Unload dot_product' }).click();
+  assert.deepEqual(await panel.posted(), [
+    { type: 'runFunction', name: 'blink_count' },
+    { type: 'freeFunction', name: 'dot_product' },
+  ]);
+  await panel.close();
+});
+
+test('the fault location opens the source', async () => {
+  const panel = await panelWith(connectedState());
+  await panel.clearPosted();
+  const link = panel.page.getByRole('button', { name: 'Open /home/dev/dsp/scale.c at line 17' });
+  assert.equal(await link.innerText(), 'scale.c:17');
+  await link.click();
+  assert.deepEqual(await panel.posted(), [{ type: 'openSource', file: '/home/dev/dsp/scale.c', line: 17 }]);
+  await panel.close();
+});
+
+test('Refresh asks the extension to re-read the device', async () => {
+  const panel = await panelWith(connectedState());
+  await panel.clearPosted();
+  await panel.page.getByRole('button', { name: 'Refresh heap and allocations from the device' }).click();
+  assert.deepEqual(await panel.posted(), [{ type: 'refresh' }]);
+  await panel.close();
+});
+
+test('with no device: a clear empty state whose Connect button sends connect', async () => {
+  const panel = await panelWith(disconnectedState());
+  const { page } = panel;
+  assert.match(await visibleText(panel, 'body'), /No device connected/);
+  assert.equal(await page.locator('details.section').count(), 0, 'no device sections without a device');
+  await page.screenshot({ path: path.join(screenshotDir, 'panel-empty.png') });
+  await panel.clearPosted();
+  await page.getByRole('button', { name: 'Connect to an ESP32-P4 or the emulated one' }).click();
+  assert.deepEqual(await panel.posted(), [{ type: 'connect' }]);
+
+  const failed = disconnectedState();
+  failed.connection.error = 'No answer from /dev/ttyACM0 within 2000 ms';
+  await panel.showState(failed);
+  assert.match(await visibleText(panel, '.notice'), /Last attempt failed: No answer from \/dev\/ttyACM0 within 2000 ms/);
+  assert.deepEqual(panel.errors, []);
+  await panel.close();
+});
+
+test('connecting shows progress; results of earlier calls stay visible after a disconnect', async () => {
+  const panel = await panelWith({
+    ...disconnectedState(),
+    connection: { state: 'connecting', port: '/dev/pts/7', emulated: true, firmware: null },
+  });
+  assert.match(await visibleText(panel, 'body'), /Connecting… Waiting for the emulated ESP32-P4 on \/dev\/pts\/7 to answer\./);
+  assert.equal(await panel.page.getByRole('progressbar', { name: 'Connecting' }).count(), 1);
+
+  await panel.showState({ ...disconnectedState(), calls: connectedState().calls });
+  assert.match(await visibleText(panel, 'body'), /No device connected/);
+  assert.equal(await panel.page.locator('li.call').count(), 3);
+  await panel.close();
+});
+
+test('closed sections stay closed when the webview is reloaded', async () => {
+  const panel = await panelWith(connectedState());
+  await panel.page.locator('#section-allocations > summary').click();
+  await panel.reload();
+  assert.deepEqual(await panel.posted(), [{ type: 'ready' }], 'the reloaded panel asks for state again');
+  await panel.showState(connectedState());
+  assert.equal(await panel.page.locator('#section-allocations').evaluate((d) => (d as HTMLDetailsElement).open), false);
+  assert.equal(await panel.page.locator('#section-heap').evaluate((d) => (d as HTMLDetailsElement).open), true);
+  await panel.close();
+});

@@ -1,0 +1,87 @@
+// Display formatting shared by the panel and the extension (pure, no DOM).
+
+/** MALLOC_CAP_* bits as docs/protocol.md lists them, in the order they are shown. */
+const CAP_NAMES: ReadonlyArray<readonly [bit: number, name: string]> = [
+  [1 << 0, 'EXEC'],
+  [1 << 1, '32BIT'],
+  [1 << 2, '8BIT'],
+  [1 << 3, 'DMA'],
+  [1 << 10, 'SPIRAM'],
+  [1 << 11, 'INTERNAL'],
+  [1 << 12, 'DEFAULT'],
+];
+
+/** Names of the set caps bits; bits without a name are shown as hex so nothing is hidden. */
+export function decodeCaps(caps: number): string[] {
+  const names: string[] = [];
+  let rest = caps >>> 0;
+  for (const [bit, name] of CAP_NAMES) {
+    if (rest & bit) {
+      names.push(name);
+      rest &= ~bit;
+    }
+  }
+  if (rest !== 0) names.push(formatHex(rest >>> 0));
+  return names;
+}
+
+/** A 32-bit address as 0x followed by 8 hex digits. */
+export function formatHex(value: number): string {
+  return '0x' + (value >>> 0).toString(16).padStart(8, '0');
+}
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB'];
+
+/** 512 → "512 B", 4096 → "4 KiB", 1536 → "1.5 KiB", 33554432 → "32 MiB". */
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const shown = unit === 0 ? String(value) : trimZero(value.toFixed(1));
+  return `${shown} ${BYTE_UNITS[unit]}`;
+}
+
+/** 1234567 → "1,234,567" (fixed separator so the panel reads the same everywhere). */
+export function formatCount(value: number): string {
+  return Math.round(value).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** Microseconds in the unit that keeps the number short: "850 µs", "12.3 ms", "2.05 s". */
+export function formatMicros(us: number): string {
+  if (us < 1000) return `${Math.round(us)} µs`;
+  if (us < 1_000_000) return `${threeDigits(us / 1000)} ms`;
+  return `${threeDigits(us / 1_000_000)} s`;
+}
+
+/** About three significant digits without exponent notation: 1.234 → "1.23", 123.4 → "123". */
+function threeDigits(value: number): string {
+  const decimals = value < 10 ? 2 : value < 100 ? 1 : 0;
+  return trimZero(value.toFixed(decimals));
+}
+
+/** Used share of a region in percent (0 when the region is empty), for bars. */
+export function usedPercent(free: number, total: number): number {
+  if (total <= 0) return 0;
+  return Math.min(100, Math.max(0, ((total - free) / total) * 100));
+}
+
+/** Last path segment, for compact file labels (works for / and \ separators). */
+export function baseName(path: string): string {
+  const cut = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return cut >= 0 ? path.slice(cut + 1) : path;
+}
+
+/** HH:MM:SS of an ISO time in the viewer's time zone; the input itself if it does not parse. */
+export function formatClock(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+function trimZero(text: string): string {
+  return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
+}

@@ -1,0 +1,223 @@
+// Every message exchanged between the extension and the device panel webview, declared once.
+// Both sides import this module: the extension host (Node) and the panel bundle (browser).
+// It must stay free of `vscode` and DOM imports.
+
+// ---------------------------------------------------------------------------------------------
+// State the extension pushes to the panel
+// ---------------------------------------------------------------------------------------------
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
+
+export interface FirmwareInfo {
+  /** Board name from INFO, e.g. `esp32p4` or `qemu-virt`. */
+  board: string;
+  protocolVersion: number;
+}
+
+export interface ConnectionInfo {
+  state: ConnectionState;
+  /** What to show for the port, e.g. `/dev/ttyACM0`; null when none is chosen. */
+  port: string | null;
+  /** True when the peer is the emulated ESP32-P4 rather than a board. */
+  emulated: boolean;
+  /** Known once connected. */
+  firmware: FirmwareInfo | null;
+  /** Why the last connection attempt failed, shown in the disconnected view. */
+  error?: string | null;
+}
+
+/** HEAP_INFO, in bytes. */
+export interface HeapInfo {
+  freeSpiram: number;
+  totalSpiram: number;
+  freeInternal: number;
+  totalInternal: number;
+}
+
+/** One live device allocation (LIST_ALLOCS), with the loaded function that owns it if any. */
+export interface AllocationInfo {
+  addr: number;
+  size: number;
+  /** ESP-IDF MALLOC_CAP_* bits. */
+  caps: number;
+  owner: string | null;
+}
+
+export interface LoadedFunctionInfo {
+  name: string;
+  /** Source file path as the extension knows it. */
+  file: string;
+  addr: number;
+  size: number;
+  /** The source changed since this code was loaded. */
+  stale: boolean;
+  /** Display string of the last call's result, null if never called. */
+  lastResult: string | null;
+}
+
+export interface CallFault {
+  message: string;
+  /** Source location of the faulting instruction, when it could be mapped. */
+  file: string | null;
+  line: number | null;
+}
+
+/** An array argument read back after the call, already formatted for display. */
+export interface CallArray {
+  name: string;
+  values: string;
+}
+
+export interface CallRecord {
+  /** Unique per call, used to keep list rows stable across updates. */
+  id: number;
+  function: string;
+  /** Arguments as display strings. */
+  args: string[];
+  /** Display string; null when the call faulted. */
+  returnValue: string | null;
+  /** Cycle count (converted from the device's u64); null when the call faulted. */
+  cycles: number | null;
+  timeUs: number | null;
+  /** Text the code printed during the call. */
+  output: string;
+  arrays: CallArray[];
+  fault: CallFault | null;
+  /** When the call finished, ISO 8601. */
+  at: string;
+}
+
+export interface PanelState {
+  connection: ConnectionInfo;
+  heap: HeapInfo | null;
+  allocations: AllocationInfo[];
+  functions: LoadedFunctionInfo[];
+  /** Most recent first. */
+  calls: CallRecord[];
+}
+
+export function emptyPanelState(): PanelState {
+  return {
+    connection: { state: 'disconnected', port: null, emulated: false, firmware: null },
+    heap: null,
+    allocations: [],
+    functions: [],
+    calls: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extension → webview
+// ---------------------------------------------------------------------------------------------
+
+/** Sent by the extension: the whole panel state. Sent in reply to `ready` and after every change. */
+export interface StateMessage {
+  type: 'state';
+  state: PanelState;
+}
+
+export type ExtensionMessage = StateMessage;
+
+/** Used by the webview on incoming `message` events: a cheap shape check (the extension is trusted). */
+export function isExtensionMessage(value: unknown): value is ExtensionMessage {
+  if (!isRecord(value) || value.type !== 'state' || !isRecord(value.state)) return false;
+  const s = value.state;
+  return isRecord(s.connection) && Array.isArray(s.allocations) && Array.isArray(s.functions)
+    && Array.isArray(s.calls) && (s.heap === null || isRecord(s.heap));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webview → extension
+// ---------------------------------------------------------------------------------------------
+
+/** Sent by the webview when its script has started; the extension answers with `state`. */
+export interface ReadyMessage { type: 'ready' }
+/** Sent by the webview: re-read heap and allocations from the device. */
+export interface RefreshMessage { type: 'refresh' }
+/** Sent by the webview: connect to a device (the extension picks board or emulator). */
+export interface ConnectMessage { type: 'connect' }
+/** Sent by the webview: FREE the allocation starting at `addr`. */
+export interface FreeAllocationMessage { type: 'freeAllocation'; addr: number }
+/** Sent by the webview: unload a loaded function (frees its allocations). */
+export interface FreeFunctionMessage { type: 'freeFunction'; name: string }
+/** Sent by the webview: call a loaded function again (the extension asks for arguments if needed). */
+export interface RunFunctionMessage { type: 'runFunction'; name: string }
+/** Sent by the webview: show a source location, e.g. where a call faulted. `line` is 1-based. */
+export interface OpenSourceMessage { type: 'openSource'; file: string; line: number }
+
+export type WebviewMessage =
+  | ReadyMessage
+  | RefreshMessage
+  | ConnectMessage
+  | FreeAllocationMessage
+  | FreeFunctionMessage
+  | RunFunctionMessage
+  | OpenSourceMessage;
+
+const C_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+const MAX_PATH_LENGTH = 4096;
+
+/**
+ * Checks a message received from the webview and returns a fresh object holding only the known
+ * fields, or undefined when it is malformed. Never act on webview messages without this.
+ */
+export function parseWebviewMessage(value: unknown): WebviewMessage | undefined {
+  if (!isRecord(value)) return undefined;
+  switch (value.type) {
+    case 'ready':
+    case 'refresh':
+    case 'connect':
+      return { type: value.type };
+    case 'freeAllocation':
+      return isUint32(value.addr) ? { type: 'freeAllocation', addr: value.addr } : undefined;
+    case 'freeFunction':
+    case 'runFunction':
+      return isFunctionName(value.name) ? { type: value.type, name: value.name } : undefined;
+    case 'openSource':
+      return isSourcePath(value.file) && isLineNumber(value.line)
+        ? { type: 'openSource', file: value.file, line: value.line }
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * True when a well-formed message names something the panel was actually shown: an allocation
+ * that is listed, a function that is loaded, a fault location that was reported. The extension
+ * checks this too, so a webview can never make it free arbitrary addresses or open arbitrary files.
+ */
+export function targetsKnownItem(message: WebviewMessage, state: PanelState): boolean {
+  switch (message.type) {
+    case 'freeAllocation':
+      return state.allocations.some((a) => a.addr === message.addr);
+    case 'freeFunction':
+    case 'runFunction':
+      return state.functions.some((f) => f.name === message.name);
+    case 'openSource':
+      return state.calls.some((c) => c.fault?.file === message.file && c.fault.line === message.line);
+    default:
+      return true;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isUint32(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffff_ffff;
+}
+
+function isFunctionName(value: unknown): value is string {
+  return typeof value === 'string' && C_IDENTIFIER.test(value);
+}
+
+function isSourcePath(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_PATH_LENGTH
+    && !value.includes('\0');
+}
+
+function isLineNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 10_000_000;
+}
