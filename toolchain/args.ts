@@ -8,8 +8,11 @@ import type { Param } from './signature.js';
 export type JsValue = number | bigint | boolean;
 
 export class ArgumentError extends Error {
+  /** The message without the parameter prefix (for an input box that already names the parameter). */
+  readonly reason: string;
   constructor(readonly param: string, message: string) {
     super(`argument '${param}': ${message}`);
+    this.reason = message;
     this.name = 'ArgumentError';
   }
 }

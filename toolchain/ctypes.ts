@@ -79,7 +79,7 @@ type Resolved = { isConst?: boolean } & (
 );
 
 /** Standard typedef names and their kinds on the target (checked against the RISC-V GCC by a test). */
-const STANDARD_TYPEDEFS: Record<string, [ElementKind, string]> = {
+export const STANDARD_TYPEDEFS: Readonly<Record<string, [ElementKind, string]>> = {
   int8_t: ['i8', '__INT8_TYPE__'], uint8_t: ['u8', '__UINT8_TYPE__'],
   int16_t: ['i16', '__INT16_TYPE__'], uint16_t: ['u16', '__UINT16_TYPE__'],
   int32_t: ['i32', '__INT32_TYPE__'], uint32_t: ['u32', '__UINT32_TYPE__'],

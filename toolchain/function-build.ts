@@ -48,7 +48,7 @@ export async function buildFunction(req: FunctionBuildRequest): Promise<BuiltFun
   const source = readFileSync(file, 'utf8');
   const signature = await findFunction(source, req.name, file, { maxSlots: req.maxSlots });
   if (signature.problem) throw signature.problem;
-  const wrapper = generateWrapper(signature, { sourcePath: file });
+  const wrapper = generateWrapper(signature, { sourcePath: file, includeSource: true });
   const extra = req.linkFolderSources ? folderSources(file) : [];
   const userSources = wrapper.includesSource ? [] : [file];
 

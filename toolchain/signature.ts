@@ -44,8 +44,11 @@ export type SignatureProblemCode =
   | 'static-cxx' | 'not-extern-c' | 'unknown-type' | 'struct-by-value' | 'unsupported-type' | 'too-many-params';
 
 export class SignatureError extends Error {
+  /** The message without the location prefix (for diagnostics that show the location themselves). */
+  readonly reason: string;
   constructor(readonly code: SignatureProblemCode, message: string, readonly file?: string, readonly line?: number) {
     super(file && line ? `${file}:${line}: ${message}` : line ? `line ${line}: ${message}` : message);
+    this.reason = message;
     this.name = 'SignatureError';
   }
 }
@@ -223,31 +226,32 @@ function blankStrayMacros(text: string, regions: Array<[number, number]>, scope:
 
 // ---------------------------------------------------------------- tree walking
 
+interface Found { node: Node; externC: boolean; inError: boolean }
 interface Collected {
-  definitions: Array<{ node: Node; externC: boolean }>;
-  declarations: Array<{ node: Node; externC: boolean }>;
+  definitions: Found[];
+  declarations: Found[];
   typedefs: Node[];
 }
 
-function collect(node: Node, externC: boolean, into: Collected): void {
+function collect(node: Node, externC: boolean, into: Collected, inError = false): void {
   for (const child of node.namedChildren) {
     if (!child) continue;
     switch (child.type) {
-      case 'function_definition': into.definitions.push({ node: child, externC }); break;
-      case 'declaration': into.declarations.push({ node: child, externC }); break;
+      case 'function_definition': into.definitions.push({ node: child, externC, inError }); break;
+      case 'declaration': into.declarations.push({ node: child, externC, inError }); break;
       case 'type_definition': into.typedefs.push(child); break;
       case 'linkage_specification': {
         const isC = child.childForFieldName('value')?.text === '"C"';
         const body = child.childForFieldName('body');
         if (!body) break;
-        if (body.type === 'declaration_list') collect(body, isC, into);
-        else if (body.type === 'function_definition') into.definitions.push({ node: body, externC: isC });
-        else if (body.type === 'declaration') into.declarations.push({ node: body, externC: isC });
+        if (body.type === 'declaration_list') collect(body, isC, into, inError);
+        else if (body.type === 'function_definition') into.definitions.push({ node: body, externC: isC, inError });
+        else if (body.type === 'declaration') into.declarations.push({ node: body, externC: isC, inError });
         break;
       }
       case 'preproc_if': case 'preproc_ifdef': case 'preproc_else': case 'preproc_elif': case 'preproc_elifdef':
       case 'ERROR': case 'declaration_list':
-        collect(child, externC, into);
+        collect(child, externC, into, inError || child.type === 'ERROR');
         break;
     }
   }
@@ -336,7 +340,7 @@ async function analyse(source: string, file: string | undefined, options: ParseO
   // Stray macros break a head; blank them and parse again until nothing more changes.
   for (let round = 0; round < 4; round++) {
     const broken = [...found.definitions, ...found.declarations]
-      .filter(({ node }) => node.hasError || node.parent?.type === 'ERROR')
+      .filter(({ node, inError }) => inError || node.hasError)
       .map(({ node }) => [node.startIndex, node.childForFieldName('body')?.startIndex ?? node.endIndex] as [number, number]);
     for (const err of errorNodes(tree.rootNode)) broken.push([err.startIndex, err.endIndex]);
     const next = blankStrayMacros(text, broken, found.scope);
@@ -479,7 +483,8 @@ export async function findFunction(source: string, name: string, file?: string, 
     throw new SignatureError('not-found', `no definition of function '${name}'.${hint}`, file);
   }
   const first = matches[0];
-  const differs = matches.find((m) => formatSignature(m) !== formatSignature(first));
+  const typesOf = (f: FunctionSignature) => [f.returnType, ...f.params.map((p) => p.type)].map((t) => t.cType || t.text).join();
+  const differs = matches.find((m) => typesOf(m) !== typesOf(first));
   if (differs) {
     throw new SignatureError('ambiguous', `'${name}' is defined more than once with different signatures (lines ${
       matches.map((m) => m.startLine).join(', ')}), probably in #if branches that cannot be evaluated without the build's macros`, file, first.startLine);

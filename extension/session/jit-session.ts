@@ -33,10 +33,37 @@ export class JitSession extends EventEmitter {
   private toolchainCache: Toolchain | undefined;
   private firmwareChecked = false;
 
-  constructor(readonly client: DeviceClient, readonly settings: SessionSettings) {
+  private current: DeviceClient;
+
+  constructor(client: DeviceClient, readonly settings: SessionSettings) {
     super();
+    this.current = client;
+    this.watch(client);
+  }
+
+  get client(): DeviceClient {
+    return this.current;
+  }
+
+  private watch(client: DeviceClient): void {
     client.on('output', (text: string) => this.emit('output', text));
     client.on('disconnect', () => this.markAllStale());
+  }
+
+  /**
+   * Continues on a new connection to the device (after an unplug, a reboot, a new emulator).
+   * What the device still holds — same address, same size in its allocation table — stays
+   * loaded; everything else is stale and gets reloaded on its next run.
+   */
+  async reconnect(client: DeviceClient): Promise<void> {
+    this.current = client;
+    this.watch(client);
+    this.firmwareChecked = false;
+    const live = client.has(DeviceCap.ListAllocs) ? await client.listAllocs() : [];
+    const holds = (addr: number, size: number) => live.some((a) => a.addr === addr && a.size === size);
+    for (const fn of this.functions.values()) fn.stale = !holds(fn.addr, fn.size);
+    if (this.arena && !holds(this.arena.addr, this.arena.size)) this.arena = null;
+    this.emit('changed');
   }
 
   get toolchain(): Toolchain {
@@ -126,8 +153,8 @@ export class JitSession extends EventEmitter {
 
   /** The device lost its memory (unplugged, reset, emulator gone): nothing loaded may be called. */
   markAllStale(): void {
+    // (the argument arena is kept: reconnect() checks whether the device still has it)
     for (const fn of this.functions.values()) fn.stale = true;
-    this.arena = null;
     this.firmwareChecked = false;
     this.emit('changed');
   }
