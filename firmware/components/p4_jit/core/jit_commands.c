@@ -26,6 +26,16 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
+/*
+ * Code may run from an allocation made with MALLOC_CAP_EXEC, or from PSRAM: on the ESP32-P4 with
+ * CONFIG_ESP_SYSTEM_PMP_IDRAM_SPLIT=n PSRAM is executable, and the original P4-JIT host allocates
+ * its code with SPIRAM | 8BIT, so that must keep working.
+ */
+static bool is_executable(const jit_alloc_entry_t *e)
+{
+    return (e->caps & (JIT_CAP_MALLOC_EXEC | JIT_CAP_MALLOC_SPIRAM)) != 0;
+}
+
 static void reply_ok(uint8_t cmd, const void *data, uint32_t len)
 {
     jit_reply_begin(cmd, JIT_FLAG_OK, len);
@@ -92,7 +102,7 @@ static void cmd_write(jit_core_t *core, const uint8_t *p, uint32_t len)
         return;
     }
     memcpy(jit_port_ptr(addr), p + 4, n);
-    jit_port_sync(addr, n, (e->caps & JIT_CAP_MALLOC_EXEC) != 0);
+    jit_port_sync(addr, n, is_executable(e));
     uint32_t out[2] = {n, JIT_ERR_OK};
     reply_words(JIT_CMD_WRITE_MEM, out, 2);
 }
@@ -115,7 +125,7 @@ static void cmd_read(jit_core_t *core, const uint8_t *p)
 static bool run_call(jit_core_t *core, uint8_t cmd, jit_call_t *call, jit_run_result_t *res)
 {
     const jit_alloc_entry_t *e = jit_table_find(core, call->entry, 2);
-    if (e == NULL || (e->caps & JIT_CAP_MALLOC_EXEC) == 0) {
+    if (e == NULL || !is_executable(e)) {
         jit_reply_error(cmd, JIT_ERR_NOT_EXECUTABLE, NULL, 0);
         return false;
     }
