@@ -34,6 +34,7 @@ export class SerialTransport implements Transport {
     await new Promise<void>((resolve, reject) =>
       port.open((err) => (err ? reject(new DisconnectedError(`cannot open ${path}: ${err.message}`)) : resolve())),
     );
+    keepPollerArmed(port);
     return new SerialTransport(port);
   }
 
@@ -70,4 +71,23 @@ export class SerialTransport implements Transport {
     this.closed = true;
     for (const fn of this.closeHandlers) fn(err);
   }
+}
+
+/**
+ * @serialport/bindings-cpp 13 re-arms its poll with only the newest event kind, so a pending
+ * "writable" is forgotten as soon as the reader asks for "readable" again, and a large write to a
+ * busy device never finishes. Keep every requested kind armed until it fires.
+ */
+function keepPollerArmed(port: SerialPort): void {
+  const poller = (port.port as unknown as { poller?: { poll(flag?: number): void; on(e: string, fn: () => void): void } } | undefined)?.poller;
+  if (!poller) return;
+  let armed = 0;
+  const nativePoll = poller.poll.bind(poller);
+  poller.poll = (flag = 0) => {
+    armed |= flag;
+    nativePoll(armed);
+  };
+  poller.on('readable', () => { armed &= ~1; });
+  poller.on('writable', () => { armed &= ~2; });
+  poller.on('disconnect', () => { armed &= ~4; });
 }

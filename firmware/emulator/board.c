@@ -1,11 +1,10 @@
 /*
  * The emulated ESP32-P4: the P4-JIT protocol core on QEMU riscv32 "virt" (RV32IMAFC, M-mode).
- * Transport: the NS16550A UART (a serial pty on the host, like a board's USB CDC port).
+ * Link to the host: a virtio-serial port when the machine has one (fast), else the NS16550A UART
+ * (both are a serial pty on the host, like a board's USB CDC port).
  * Heap: a PSRAM-like and an internal-like region answering ESP-IDF caps bits.
- * JIT calls run under a trap handler that turns faults and time-outs into error replies.
+ * JIT calls run under fault and time-limit protection (run.c).
  */
-#include <setjmp.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,38 +14,15 @@
 #include "jit_heap.h"
 #include "jit_protocol.h"
 
-#define REG8(a) (*(volatile uint8_t *)(uintptr_t)(a))
-#define REG32(a) (*(volatile uint32_t *)(uintptr_t)(a))
-
-#define UART 0x10000000u
-#define UART_RBR (UART + 0)
-#define UART_THR (UART + 0)
-#define UART_IER (UART + 1)
-#define UART_FCR (UART + 2)
-#define UART_LCR (UART + 3)
-#define UART_LSR (UART + 5)
-#define UART_IRQ 10u
-
-#define PLIC 0x0c000000u
-#define PLIC_PRIORITY(irq) (PLIC + 4u * (irq))
-#define PLIC_ENABLE (PLIC + 0x2000u)
-#define PLIC_THRESHOLD (PLIC + 0x200000u)
-#define PLIC_CLAIM (PLIC + 0x200004u)
-
 #define CLINT_MTIMECMP 0x02004000u
 #define CLINT_MTIME 0x0200bff8u
-#define MTIME_HZ 10000000u
-
-#define MIP_MTIP (1u << 7)
-#define MIE_MTIE (1u << 7)
-#define MIE_MEIE (1u << 11)
-#define MSTATUS_MIE (1u << 3)
 
 #define PAYLOAD_MAX (1024u * 1024u)
 #define MAX_ALLOCS 256u
 
 extern char __image_ro_start[], __image_ro_end[];
 extern char __internal_start[], __internal_size[], __psram_start[], __psram_size[];
+bool board_fault_record(jit_fault_record_t *out, bool *after_panic);
 
 static uint8_t s_rx_buffer[PAYLOAD_MAX] __attribute__((aligned(16)));
 static jit_alloc_entry_t s_table[MAX_ALLOCS];
@@ -54,15 +30,11 @@ static jit_core_t s_core;
 static jit_heap_region_t s_psram, s_internal;
 static uint8_t s_image_id[32];
 static board_options_t s_opts;
-
-/* a fault of the firmware itself, kept across the reset it causes */
-static jit_fault_record_t s_last_fault __attribute__((section(".noinit")));
-static uint32_t s_last_fault_magic __attribute__((section(".noinit")));
-#define FAULT_MAGIC 0x46415554u
+static const board_link_t *s_link;
 
 /* ---- time ---- */
 
-static uint64_t mtime(void)
+uint64_t board_mtime(void)
 {
     uint32_t hi, lo;
     do {
@@ -72,19 +44,21 @@ static uint64_t mtime(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
-static void timer_at(uint64_t when)
+void board_timer_at(uint64_t when)
 {
     REG32(CLINT_MTIMECMP + 4) = 0xffffffffu;
     REG32(CLINT_MTIMECMP) = (uint32_t)when;
     REG32(CLINT_MTIMECMP + 4) = (uint32_t)(when >> 32);
 }
 
-static void timer_off(void)
+void board_timer_off(void)
 {
-    timer_at(UINT64_MAX);
+    /* an hour ahead rather than UINT64_MAX: with -icount, QEMU 7.2 turns a compare value that
+       far out into a timer deadline that overflows and keeps an idle emulator busy (~20% CPU) */
+    board_timer_at(board_mtime() + 3600ull * MTIME_HZ);
 }
 
-static uint64_t rdcycle64(void)
+uint64_t board_rdcycle(void)
 {
     uint32_t hi, lo, hi2;
     do {
@@ -97,67 +71,51 @@ static uint64_t rdcycle64(void)
 
 uint32_t jit_port_millis(void)
 {
-    return (uint32_t)(mtime() / (MTIME_HZ / 1000u));
+    return (uint32_t)(board_mtime() / (MTIME_HZ / 1000u));
 }
 
-/* ---- UART ---- */
+/* ---- interrupts: they only wake wfi, mstatus.MIE stays off outside JIT calls ---- */
 
-static void uart_init(void)
+static uint32_t s_irq_enabled;
+
+void board_irq_enable(uint32_t irq)
 {
-    REG8(UART_LCR) = 0x80; /* divisor latch: 115200 baud from 1.8432 MHz */
-    REG8(UART + 0) = 1;
-    REG8(UART + 1) = 0;
-    REG8(UART_LCR) = 0x03; /* 8N1 */
-    REG8(UART_FCR) = 0xc7; /* FIFO on, cleared, receive trigger at 14 bytes */
-    (void)REG8(UART_RBR);  /* QEMU stops feeding the guest after an FCR write until RBR is read */
-    REG8(UART_IER) = 0x01; /* receive-data interrupt (also fires on the FIFO character time-out) */
-
-    REG32(PLIC_PRIORITY(UART_IRQ)) = 1;
-    REG32(PLIC_ENABLE) = 1u << UART_IRQ;
-    REG32(PLIC_THRESHOLD) = 0;
-    /* interrupts wake wfi but are taken with mstatus.MIE off: no handler runs for them */
-    __asm__ volatile("csrs mie, %0" ::"r"(MIE_MEIE));
+    s_irq_enabled |= 1u << irq;
+    board_irq_restore();
 }
+
+void board_irq_restore(void)
+{
+    for (uint32_t irq = 1; irq < 32; irq++) {
+        REG32(PLIC_PRIORITY(irq)) = (s_irq_enabled >> irq) & 1u;
+    }
+    REG32(PLIC_ENABLE) = s_irq_enabled;
+    REG32(PLIC_THRESHOLD) = 0;
+}
+
+void board_irq_clear(void)
+{
+    uint32_t irq;
+    while ((irq = REG32(PLIC_CLAIM)) != 0) {
+        REG32(PLIC_CLAIM) = irq;
+    }
+}
+
+void board_wait_for_interrupt(void)
+{
+    uint32_t mie;
+    __asm__ volatile("csrrs %0, mie, %1" : "=r"(mie) : "r"(MIE_MEIE));
+    __asm__ volatile("wfi");
+    board_irq_clear();
+    __asm__ volatile("csrw mie, %0" ::"r"(mie));
+}
+
+/* ---- link ---- */
 
 void jit_port_write(const uint8_t *data, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        while ((REG8(UART_LSR) & 0x20) == 0) {
-        }
-        REG8(UART_THR) = data[i];
-    }
+    s_link->write(data, len);
 }
-
-/* ---- output of JIT code (printf) ---- */
-
-static uint8_t s_out[256];
-static size_t s_out_len;
-
-static void output_flush(void)
-{
-    if (s_out_len > 0) {
-        uint32_t mstatus;
-        /* a time-out must not cut a frame in half */
-        __asm__ volatile("csrrc %0, mstatus, %1" : "=r"(mstatus) : "r"(MSTATUS_MIE));
-        jit_core_output(s_out, s_out_len);
-        s_out_len = 0;
-        __asm__ volatile("csrs mstatus, %0" ::"r"(mstatus & MSTATUS_MIE));
-    }
-}
-
-static int stdout_putc(char c, FILE *f)
-{
-    (void)f;
-    s_out[s_out_len++] = (uint8_t)c;
-    if (c == '\n' || s_out_len == sizeof s_out) {
-        output_flush();
-    }
-    return (unsigned char)c;
-}
-
-static FILE s_stdout = FDEV_SETUP_STREAM(stdout_putc, NULL, NULL, _FDEV_SETUP_WRITE);
-FILE *const stdout = &s_stdout;
-FILE *const stderr = &s_stdout;
 
 /* ---- heap ---- */
 
@@ -209,99 +167,31 @@ void jit_port_sync(uint32_t addr, uint32_t len, bool exec)
     }
 }
 
-/* ---- running JIT code ---- */
-
-static jmp_buf s_recover;
-static volatile int s_in_call;
-static jit_run_result_t *volatile s_result;
-static volatile uint32_t s_entry;
-
-void jit_port_run(jit_call_t *call, jit_run_result_t *res)
-{
-    uint64_t t0, c0, t1, c1;
-    s_result = res;
-    s_entry = call->entry;
-    s_out_len = 0;
-    call->ret = 0;
-    t0 = mtime();
-    c0 = rdcycle64();
-    if (setjmp(s_recover) == 0) {
-        timer_at(t0 + (uint64_t)call->limit_ms * (MTIME_HZ / 1000u));
-        s_in_call = 1;
-        __asm__ volatile("csrc mie, %0" ::"r"(MIE_MEIE));
-        __asm__ volatile("csrs mie, %0" ::"r"(MIE_MTIE));
-        __asm__ volatile("csrs mstatus, %0" ::"r"(MSTATUS_MIE));
-        if (call->kind == JIT_CALL_EXEC) {
-            int r = ((int (*)(void))(uintptr_t)call->entry)();
-            call->ret = (uint64_t)(int64_t)r;
-        } else {
-            ((void (*)(uint64_t *, uint64_t *))(uintptr_t)call->entry)(call->args, &call->ret);
-        }
-        __asm__ volatile("csrc mstatus, %0" ::"r"(MSTATUS_MIE));
-        s_in_call = 0;
-        res->status = JIT_RUN_OK;
-    }
-    c1 = rdcycle64();
-    t1 = mtime();
-    timer_off();
-    __asm__ volatile("csrc mie, %0" ::"r"(MIE_MTIE));
-    __asm__ volatile("csrs mie, %0" ::"r"(MIE_MEIE));
-    __asm__ volatile("fscsr zero"); /* JIT code may have changed the rounding mode */
-    res->cycles = c1 - c0;
-    res->time_us = (uint32_t)((t1 - t0) / (MTIME_HZ / 1000000u));
-    output_flush();
-}
-
-static void __attribute__((noreturn)) board_reset(void)
-{
-    REG32(0x100000) = 0x7777; /* sifive_test: reset */
-    for (;;) {
-    }
-}
-
-void trap_c(uint32_t mcause, uint32_t mepc, uint32_t mtval, uint32_t sp)
-{
-    (void)sp;
-    if (mcause & 0x80000000u) {
-        if ((mcause & 0xffu) == 7 && s_in_call) { /* time limit of a JIT call */
-            s_in_call = 0;
-            timer_off();
-            __asm__ volatile("csrc mstatus, %0" ::"r"(1u << 7)); /* MPIE */
-            s_result->status = JIT_RUN_TIMEOUT;
-            s_result->mepc = mepc;
-            longjmp(s_recover, 1);
-        }
-        timer_off();
-        return;
-    }
-    if (s_in_call) {
-        s_in_call = 0;
-        s_result->status = JIT_RUN_FAULT;
-        s_result->mcause = mcause;
-        s_result->mepc = mepc;
-        s_result->mtval = mtval;
-        s_last_fault = (jit_fault_record_t){1, mcause, mepc, mtval, s_entry};
-        s_last_fault_magic = FAULT_MAGIC;
-        longjmp(s_recover, 1);
-    }
-    /* the firmware itself faulted: keep the record, reset like a real chip would */
-    s_last_fault = (jit_fault_record_t){1, mcause, mepc, mtval, 0};
-    s_last_fault_magic = FAULT_MAGIC;
-    board_reset();
-}
-
-/* ---- board facts ---- */
+/* ---- board facts ----
+ * Cycle counts on QEMU 7.2 (rdcycle/mcycle, target/riscv/csr.c get_ticks()):
+ *   without -icount: the host's time-stamp counter (cpu_get_host_ticks(), rdtsc on x86). Cycles
+ *     are host ticks at the host's TSC rate (about 2.1 GHz here): they measure how long the
+ *     emulation took, not the guest's work, and vary run to run (the first call of new code also
+ *     pays for QEMU translating it). mtime (10 MHz) follows the host clock.
+ *   with -icount shift=0: the instruction counter, one instruction per virtual ns: exact and
+ *     repeatable (a loop of 2N+2 instructions reports 2N+2). mtime runs on the same virtual
+ *     clock (100 instructions per tick), so time limits and time_us are virtual time too.
+ * board_calibrate_cycles() (run.c) measures the counter against mtime at boot, so cpu_hz is the
+ * counter's real rate either way, and sets ICOUNT only when the same instruction sequence counts
+ * the same twice; it also subtracts the call trampoline's own instructions, so an empty
+ * function reports 1 cycle (its ret) under -icount.
+ */
 
 void jit_port_board_info(jit_board_info_t *info)
 {
+    bool after_panic;
+    bool icount = board_cycles_are_instructions();
     info->cache_line = 0; /* QEMU models no cache */
-    info->capabilities = JIT_CAP_FAULT_RECOVERY | JIT_CAP_EMULATOR | (s_opts.icount ? JIT_CAP_ICOUNT : 0);
-    info->cpu_hz = s_opts.icount ? 1000000000u : 0; /* -icount shift=0: one instruction per ns */
-    info->reset_reason = s_opts.reset_reason;
+    info->capabilities = JIT_CAP_FAULT_RECOVERY | JIT_CAP_EMULATOR | (icount ? JIT_CAP_ICOUNT : 0);
+    info->cpu_hz = board_cycle_hz();
+    board_fault_record(&info->last_fault, &after_panic);
+    info->reset_reason = after_panic ? BOARD_RESET_PANIC : s_opts.reset_reason;
     memcpy(info->firmware_id, s_image_id, sizeof s_image_id);
-    if (s_last_fault_magic == FAULT_MAGIC) {
-        info->last_fault = s_last_fault;
-    }
     strncpy(info->board, "qemu-virt", sizeof info->board);
 }
 
@@ -310,7 +200,7 @@ void jit_port_random(uint8_t *buf, size_t len)
     /* mixes the free-running counters through SHA-256: unpredictable enough for nonces */
     static uint8_t pool[32];
     for (size_t off = 0; off < len; off += 32) {
-        uint64_t seed[3] = {mtime(), rdcycle64(), off};
+        uint64_t seed[3] = {board_mtime(), board_rdcycle(), off};
         uint8_t tmp[32 + sizeof seed];
         memcpy(tmp, pool, 32);
         memcpy(tmp + 32, seed, sizeof seed);
@@ -321,19 +211,45 @@ void jit_port_random(uint8_t *buf, size_t len)
 
 /* ---- main loop ---- */
 
+static void idle(void)
+{
+    /* mid-frame, also wake for the inter-byte time-out */
+    bool mid_frame = s_core.state != JIT_PARSE_MAGIC0;
+    if (mid_frame) {
+        board_timer_at(board_mtime() + MTIME_HZ / 20);
+        __asm__ volatile("csrs mie, %0" ::"r"(MIE_MTIE));
+    }
+    /* checked after the link acknowledged its interrupt: anything newer interrupts again */
+    if (!s_link->pending()) {
+        board_wait_for_interrupt();
+    }
+    if (mid_frame) {
+        __asm__ volatile("csrc mie, %0" ::"r"(MIE_MTIE));
+        board_timer_off();
+    }
+}
+
 int main(void)
 {
+    bool after_panic;
+    jit_fault_record_t fault;
+    board_fault_record(&fault, &after_panic); /* reads .noinit before anything else */
     board_read_options(&s_opts);
+    board_protect_memory();
     jit_sha256((const uint8_t *)__image_ro_start, (size_t)(__image_ro_end - __image_ro_start), s_image_id);
-    if (s_last_fault_magic != FAULT_MAGIC) {
-        memset(&s_last_fault, 0, sizeof s_last_fault);
-    }
     jit_heap_init(&s_psram, (uint32_t)(uintptr_t)__psram_start, (uint8_t *)__psram_start,
                   (uint32_t)(uintptr_t)__psram_size, BOARD_PSRAM_CAPS);
     jit_heap_init(&s_internal, (uint32_t)(uintptr_t)__internal_start, (uint8_t *)__internal_start,
                   (uint32_t)(uintptr_t)__internal_size, BOARD_INTERNAL_CAPS);
-    timer_off();
-    uart_init();
+    board_timer_off();
+    __asm__ volatile("csrw mie, %0" ::"r"(MIE_MEIE));
+    board_calibrate_cycles();
+    if (board_virtio_init()) {
+        s_link = &board_virtio_link;
+    } else {
+        board_uart_init();
+        s_link = &board_uart_link;
+    }
 
     jit_core_config_t cfg = {
         .rx_buffer = s_rx_buffer,
@@ -352,34 +268,16 @@ int main(void)
     }
     jit_core_init(&s_core, &cfg);
 
-    static uint8_t buf[512];
     for (;;) {
-        uint32_t irq = REG32(PLIC_CLAIM);
-        size_t n = 0;
-        while (n < sizeof buf && (REG8(UART_LSR) & 0x01)) {
-            buf[n++] = REG8(UART_RBR);
-        }
-        if (irq != 0) {
-            REG32(PLIC_CLAIM) = irq;
-        }
-        if (n > 0) {
-            jit_core_feed(&s_core, buf, n);
+        size_t n;
+        const uint8_t *data = s_link->receive(&n);
+        if (data != NULL) {
+            jit_core_feed(&s_core, data, n);
+            s_link->flush();
             continue;
         }
         jit_core_tick(&s_core);
-        if ((REG8(UART_LSR) & 0x01) == 0) {
-            /* sleep until a byte comes; mid-frame, also wake to check the inter-byte time-out */
-            if (s_core.state != JIT_PARSE_MAGIC0) {
-                timer_at(mtime() + MTIME_HZ / 20);
-                __asm__ volatile("csrs mie, %0" ::"r"(MIE_MTIE));
-            }
-            __asm__ volatile("wfi");
-            uint32_t mip;
-            __asm__ volatile("csrr %0, mip" : "=r"(mip));
-            if (mip & MIP_MTIP) {
-                timer_off();
-            }
-            __asm__ volatile("csrc mie, %0" ::"r"(MIE_MTIE));
-        }
+        s_link->flush();
+        idle();
     }
 }
