@@ -53,7 +53,9 @@ export async function compileObject(source: string, opts: BuildOptions, objName 
   const r = await execa(opts.toolchain.gcc, [...compileFlags(opts), '-c', source, '-o', obj], { reject: false, all: true });
   if (r.exitCode !== 0) {
     const text = r.all ?? '';
-    const first = text.split('\n').find((l) => /\berror\b/.test(l)) ?? text.split('\n')[0];
+    // GCC's own "file:line:col: error:" line; a file or function named "error" is not one
+    const lines = text.split('\n');
+    const first = lines.find((l) => /:\d+:\d+: (fatal )?error:/.test(l)) ?? lines.find((l) => /\berror\b/.test(l)) ?? lines[0];
     throw new CompileError(`compilation failed: ${first}`, text);
   }
   return obj;
@@ -115,7 +117,10 @@ export async function linkAt(objects: string[], base: number, name: string, opts
     const hint = undef && !opts.firmwareElf
       ? ` (${undef[1]} is not in the function's files; to call firmware functions configure the firmware ELF)`
       : '';
-    throw new CompileError(`link failed: ${text.split('\n').find((l) => /error|undefined/.test(l)) ?? text}${hint}`, text);
+    // the line giving the reason: an "in function `handle_error':" line or a path may also say "error"
+    const lines = text.split('\n');
+    const reason = lines.find((l) => /undefined reference|multiple definition|cannot find|error:/.test(l)) ?? lines.find((l) => l.trim()) ?? text;
+    throw new CompileError(`link failed: ${reason}${hint}`, text);
   }
   const elf = readElf(elfPath);
   return { elfPath, elf, image: loadImage(elf, base), base };

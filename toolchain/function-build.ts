@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, dirname, extname, join, resolve } from 'node:path';
 
 import { compileFlags, compileObject, type BuildOptions } from './build.js';
-import { findFunction, type FunctionSignature } from './signature.js';
+import { findFunction, SignatureError, type FunctionSignature } from './signature.js';
 import { generateWrapper } from './wrapper.js';
 
 const FOLDER_SOURCE_EXT = new Set(['.c', '.cpp', '.cc', '.cxx', '.S', '.s']);
@@ -43,8 +43,17 @@ export function folderSources(file: string): string[] {
     .map((f) => join(dir, f));
 }
 
+/** Signatures are read from C: an assembly file is linked in (linkFolderSources), never the run target. */
+export function checkRunTarget(file: string): void {
+  if (/\.(s|S|asm)$/.test(file)) {
+    throw new SignatureError('not-found', `${basename(file)} is assembly, and signatures are read from C: declare the function ` +
+      'in a C file of the same folder, call it from a C function there, and link the folder\'s sources', file);
+  }
+}
+
 export async function buildFunction(req: FunctionBuildRequest): Promise<BuiltFunction> {
   const file = resolve(req.file);
+  checkRunTarget(file);
   const source = readFileSync(file, 'utf8');
   const signature = await findFunction(source, req.name, file, { maxSlots: req.maxSlots });
   if (signature.problem) throw signature.problem;

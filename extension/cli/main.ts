@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+import { CompileError } from '../../toolchain/build.js';
 import { capsNames, MallocCap } from '../protocol/constants.js';
 import { Emulator } from '../emulator/launcher.js';
 import { closeDevice, openDevice, type DeviceFlags, type DeviceHandle } from './device.js';
@@ -25,7 +26,7 @@ const USAGE = `usage: p4jit <command> [options]
 
 device options: --port PATH | --emulator (default: a connected board, else the emulator)
                 --secret S (or P4JIT_SECRET)  --icount  --json
-run options:    -O LEVEL  --flag F (repeatable)  --firmware-elf ELF  --link-folder  --time-limit MS  --toolchain GCC`;
+run options:    -O LEVEL  --flag=F (repeatable, e.g. --flag=-DN=64)  --firmware-elf ELF  --link-folder  --time-limit MS  --toolchain GCC`;
 
 const OPTIONS = {
   port: { type: 'string' },
@@ -71,82 +72,119 @@ function print(json: boolean | undefined, value: unknown, text: string): void {
   console.log(json ? JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) : text);
 }
 
-async function deviceCommand(cmd: string, pos: string[], v: CliValues, h: DeviceHandle): Promise<void> {
-  const c = h.client;
-  const want = (n: number) => {
-    if (pos.length !== n) throw new UsageError(`${cmd} takes ${n} argument${n === 1 ? '' : 's'}\n${USAGE}`);
-  };
+/** Positional arguments each device command takes. */
+const ARITY: Record<string, number> = { ping: 0, info: 0, heap: 0, allocs: 0, alloc: 1, free: 1, read: 2, write: 2, exec: 1 };
+
+type DeviceAction = (h: DeviceHandle) => Promise<void>;
+
+/**
+ * Checks a device command's arguments and returns what to do with the device: every usage
+ * mistake is reported before a board is opened or an emulator started.
+ */
+export function deviceCommand(cmd: string, pos: string[], v: CliValues): DeviceAction {
+  const n = ARITY[cmd];
+  if (n === undefined) throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
+  if (pos.length !== n) throw new UsageError(`${cmd} takes ${n} argument${n === 1 ? '' : 's'}, got ${pos.length}\n${USAGE}`);
   switch (cmd) {
-    case 'ping': {
-      want(0);
-      const t0 = performance.now();
-      const echo = await c.ping(Buffer.from('p4jit'));
-      const ms = performance.now() - t0;
-      return print(v.json, { ok: echo.toString() === 'p4jit', ms, device: h.label }, `${h.label}: answered in ${ms.toFixed(2)} ms`);
-    }
-    case 'info': {
-      want(0);
-      const info = c.info;
-      if (!info) return print(v.json, { seedOnly: true }, `${h.label}: a device that speaks only the seed's seven commands`);
-      return print(v.json, info, [
-        `device     ${h.label} (${info.board}), protocol ${info.protocolVersion}`,
-        `firmware   ${info.firmwareId}`,
-        `buffers    max payload ${info.maxPayload} bytes, ${info.maxArgs} argument slots, cache line ${info.cacheLine || 'none'}`,
-        `limits     ${info.maxAllocs} allocations, ${info.maxAllocBytes || 'no'} byte limit, calls ${info.defaultCallMs} ms (max ${info.maxCallMs} ms)`,
-        `last fault ${info.lastFault ? `mcause ${info.lastFault.mcause} at ${hex(info.lastFault.mepc)} (call ${hex(info.lastFault.entry)})` : 'none'}`,
-      ].join('\n'));
-    }
-    case 'heap': {
-      want(0);
-      const hp = await c.heapInfo();
-      return print(v.json, hp, `PSRAM     ${hp.freeSpiram} free of ${hp.totalSpiram} bytes\ninternal  ${hp.freeInternal} free of ${hp.totalInternal} bytes`);
-    }
-    case 'allocs': {
-      want(0);
-      const list = await c.listAllocs();
-      return print(v.json, list, list.length ? list.map((a) => `${hex(a.addr)}  ${String(a.size).padStart(9)}  ${capsNames(a.caps).join('|')}`).join('\n') : 'no allocations');
-    }
+    case 'ping':
+      return async (h) => {
+        const t0 = performance.now();
+        const echo = await h.client.ping(Buffer.from('p4jit'));
+        const ms = performance.now() - t0;
+        print(v.json, { ok: echo.toString() === 'p4jit', ms, device: h.label }, `${h.label}: answered in ${ms.toFixed(2)} ms`);
+      };
+    case 'info':
+      return async (h) => {
+        const info = h.client.info;
+        if (!info) return print(v.json, { seedOnly: true }, `${h.label}: a device that speaks only the seed's seven commands`);
+        print(v.json, info, [
+          `device     ${h.label} (${info.board}), protocol ${info.protocolVersion}`,
+          `firmware   ${info.firmwareId}`,
+          `buffers    max payload ${info.maxPayload} bytes, ${info.maxArgs} argument slots, cache line ${info.cacheLine || 'none'}`,
+          `limits     ${info.maxAllocs} allocations, ${info.maxAllocBytes || 'no'} byte limit, calls ${info.defaultCallMs} ms (max ${info.maxCallMs} ms)`,
+          `last fault ${info.lastFault ? `mcause ${info.lastFault.mcause} at ${hex(info.lastFault.mepc)} (call ${hex(info.lastFault.entry)})` : 'none'}`,
+        ].join('\n'));
+      };
+    case 'heap':
+      return async (h) => {
+        const hp = await h.client.heapInfo();
+        print(v.json, hp, `PSRAM     ${hp.freeSpiram} free of ${hp.totalSpiram} bytes\ninternal  ${hp.freeInternal} free of ${hp.totalInternal} bytes`);
+      };
+    case 'allocs':
+      return async (h) => {
+        const list = await h.client.listAllocs();
+        print(v.json, list, list.length ? list.map((a) => `${hex(a.addr)}  ${String(a.size).padStart(9)}  ${capsNames(a.caps).join('|')}`).join('\n') : 'no allocations');
+      };
     case 'alloc': {
-      want(1);
       const size = parseNumber(pos[0], 'size');
       const caps = v.caps ? parseCaps(v.caps) : MallocCap.SPIRAM | MallocCap['8BIT'];
-      const addr = await c.alloc(size, caps, v.align ? parseNumber(v.align, 'align') : 4);
-      return print(v.json, { addr, size, caps }, hex(addr));
+      const align = v.align ? parseNumber(v.align, 'align') : 4;
+      return async (h) => {
+        const addr = await h.client.alloc(size, caps, align);
+        print(v.json, { addr, size, caps }, hex(addr));
+      };
     }
     case 'free': {
-      want(1);
       const addr = parseNumber(pos[0], 'address');
-      await c.free(addr);
-      return print(v.json, { freed: addr }, `freed ${hex(addr)}`);
+      return async (h) => {
+        await h.client.free(addr);
+        print(v.json, { freed: addr }, `freed ${hex(addr)}`);
+      };
     }
     case 'read': {
-      want(2);
-      const data = await c.read(parseNumber(pos[0], 'address'), parseNumber(pos[1], 'size'));
-      if (v.out) writeFileSync(v.out, data);
-      return print(v.json, { hex: data.toString('hex') }, v.out ? `${data.length} bytes → ${v.out}` : data.toString('hex').replace(/(.{64})/g, '$1\n').trim());
+      const addr = parseNumber(pos[0], 'address');
+      const size = parseNumber(pos[1], 'size');
+      return async (h) => {
+        const data = await h.client.read(addr, size);
+        if (v.out) writeFileSync(v.out, data);
+        print(v.json, { hex: data.toString('hex') }, v.out ? `${data.length} bytes → ${v.out}` : data.toString('hex').replace(/(.{64})/g, '$1\n').trim());
+      };
     }
     case 'write': {
-      want(2);
-      const src = pos[1];
-      let data: Buffer;
-      if (src.startsWith('@')) data = readFileSync(src.slice(1));
-      else {
-        const clean = src.replace(/\s+/g, '');
-        if (!/^([0-9a-f]{2})+$/i.test(clean)) throw new UsageError('write: data must be hex bytes (e.g. "13 05 b0 ff") or @FILE');
-        data = Buffer.from(clean, 'hex');
-      }
-      await c.write(parseNumber(pos[0], 'address'), data);
-      return print(v.json, { written: data.length }, `wrote ${data.length} bytes`);
+      const addr = parseNumber(pos[0], 'address');
+      const data = parseWriteData(pos[1]);
+      return async (h) => {
+        await h.client.write(addr, data);
+        print(v.json, { written: data.length }, `wrote ${data.length} bytes`);
+      };
     }
-    case 'exec': {
-      want(1);
-      const r = await c.exec(parseNumber(pos[0], 'address'));
-      return print(v.json, { return: r }, String(r));
+    default: { // exec
+      const addr = parseNumber(pos[0], 'address');
+      return async (h) => {
+        const r = await h.client.exec(addr);
+        print(v.json, { return: r }, String(r));
+      };
     }
-    default:
-      throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
   }
 }
+
+/** write's data: hex bytes ("13 05 b0 ff") or @FILE. */
+export function parseWriteData(src: string): Buffer {
+  if (src.startsWith('@')) {
+    try {
+      return readFileSync(src.slice(1));
+    } catch (e) {
+      throw new UsageError(`write: cannot read ${src.slice(1)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const clean = src.replace(/\s+/g, '');
+  if (!/^([0-9a-f]{2})+$/i.test(clean)) throw new UsageError('write: data must be hex bytes (e.g. "13 05 b0 ff") or @FILE');
+  return Buffer.from(clean, 'hex');
+}
+
+/**
+ * parseArgs takes "-3" for an option; a negative number is always an argument here (no option
+ * is a digit), so it is protected before parsing and restored after.
+ */
+const NEGATIVE = /^-(\d|\.\d|inf|nan)/i;
+const PROTECT = '\u0000';
+
+export function protectNegativeNumbers(argv: string[]): string[] {
+  const dashDash = argv.indexOf('--');
+  return argv.map((a, i) => ((dashDash < 0 || i < dashDash) && NEGATIVE.test(a) ? PROTECT + a : a));
+}
+
+const unprotect = (a: string) => (a.startsWith(PROTECT) ? a.slice(PROTECT.length) : a);
 
 async function emulatorCommand(v: CliValues): Promise<void> {
   const emu = await Emulator.start({ icount: v.icount, secret: v.secret, gdbPort: v.gdb ? parseNumber(v.gdb, 'gdb port') : undefined });
@@ -160,16 +198,21 @@ async function emulatorCommand(v: CliValues): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: protectNegativeNumbers(argv), options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
     console.error(`p4jit: ${(e as Error).message}`);
     return 2;
   }
-  const { values: v, positionals } = parsed;
-  const [cmd, ...pos] = positionals;
-  if (v.help || !cmd) {
+  const v = Object.fromEntries(Object.entries(parsed.values).map(([k, x]) =>
+    [k, typeof x === 'string' ? unprotect(x) : Array.isArray(x) ? x.map(unprotect) : x])) as CliValues;
+  const [cmd, ...pos] = parsed.positionals.map(unprotect);
+  if (v.help) {
     console.log(USAGE);
-    return cmd || v.help ? 0 : 2;
+    return 0;
+  }
+  if (!cmd) {
+    console.error(USAGE); // a usage error: on stderr, like the others
+    return 2;
   }
   if (v.port && v.emulator) {
     console.error('p4jit: give --port or --emulator, not both');
@@ -183,16 +226,16 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd === 'run') return await runCommand(pos, v, flags);
-    if (!['ping', 'info', 'heap', 'allocs', 'alloc', 'free', 'read', 'write', 'exec'].includes(cmd)) {
-      throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
-    }
+    const action = deviceCommand(cmd, pos, v);
     handle = await openDevice(flags);
-    await deviceCommand(cmd, pos, v, handle);
+    await action(handle);
     return 0;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     console.error(`p4jit: ${msg.split('\n')[0]}`);
     if (e instanceof UsageError && msg.includes('\n')) console.error(msg.split('\n').slice(1).join('\n'));
+    // all of GCC's diagnostics, not only the first error
+    if (e instanceof CompileError) console.error(e.diagnostics.trimEnd());
     return e instanceof UsageError ? 2 : 1;
   } finally {
     if (handle) await closeDevice(handle);

@@ -1,7 +1,11 @@
 /** p4jit run <file.c> <function> [arg ...]: compile, load, call, print. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { ArgumentError, parseArguments } from '../../toolchain/args.js';
+import { checkRunTarget } from '../../toolchain/function-build.js';
+import { findFunction, SignatureError } from '../../toolchain/signature.js';
 import { MallocCap } from '../protocol/constants.js';
 import { JitSession } from '../session/jit-session.js';
 import type { CallResult } from '../session/types.js';
@@ -20,7 +24,17 @@ function json(r: CallResult): string {
     output: r.output,
     arrays: r.arrays,
     fault: r.fault,
-  }, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
+  }, jsonValue);
+}
+
+/**
+ * JSON has no 64-bit integers and no inf or nan: a bigint becomes its decimal text, a non-finite
+ * float "inf", "-inf" or "nan" (the spelling arguments accept), never a null that reads as void.
+ */
+export function jsonValue(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+  return v;
 }
 
 export function describeResult(r: CallResult): string {
@@ -39,6 +53,7 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
   const [file, name, ...args] = pos;
   const timeLimit = v['time-limit'] !== undefined ? Number(v['time-limit']) : 0;
   if (!Number.isInteger(timeLimit) || timeLimit < 0) throw new UsageError(`--time-limit: "${v['time-limit']}" is not a whole number of milliseconds`);
+  await checkCall(file, name, args);
   const h = await openDevice(flags);
   try {
     const session = new JitSession(h.client, {
@@ -52,12 +67,30 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
       linkFolderSources: !!v['link-folder'],
       buildRoot: DEFAULT_BUILD_ROOT,
     });
-    const r = await session.run(file, name, args);
-    console.log(v.json ? json(r) : describeResult(r));
-    if (r.fault) console.error(`p4jit: ${r.fault.message}`);
-    await session.freeAll();
-    return r.fault ? 1 : 0;
+    try {
+      const r = await session.run(file, name, args);
+      console.log(v.json ? json(r) : describeResult(r));
+      if (r.fault) console.error(`p4jit: ${r.fault.message}`);
+      return r.fault ? 1 : 0;
+    } finally {
+      await session.freeAll(); // also after a failed call: nothing of this run stays on the device
+    }
   } finally {
     await closeDevice(h);
+  }
+}
+
+/**
+ * The mistakes that need no device — a missing file, a function that is not there, arguments
+ * that do not fit its parameters — are usage errors, reported before a device is opened.
+ */
+export async function checkCall(file: string, name: string, args: string[]): Promise<void> {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`no such file: ${file}`);
+  try {
+    checkRunTarget(file);
+    parseArguments(args, await findFunction(readFileSync(file, 'utf8'), name, file));
+  } catch (e) {
+    if (e instanceof ArgumentError || (e instanceof SignatureError && e.code === 'not-found')) throw new UsageError(e.message);
+    throw e;
   }
 }
