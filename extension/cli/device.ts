@@ -8,6 +8,8 @@ export interface DeviceFlags {
   port?: string;
   emulator?: boolean;
   icount?: boolean;
+  /** Start the emulator with its gdb stub on this port. */
+  gdbPort?: number;
   secret?: string;
   timeoutMs?: number;
 }
@@ -24,11 +26,12 @@ export async function openDevice(flags: DeviceFlags): Promise<DeviceHandle> {
   if (!port && !flags.emulator) port = (await findBoard())?.path;
   let emulator: Emulator | undefined;
   if (!port) {
-    emulator = await Emulator.start({ icount: flags.icount, secret: flags.secret });
+    emulator = await Emulator.start({ icount: flags.icount, secret: flags.secret, gdbPort: flags.gdbPort });
     port = emulator.port;
   }
+  let client: DeviceClient | undefined;
   try {
-    const client = await DeviceClient.open(port, { timeoutMs: flags.timeoutMs });
+    client = await DeviceClient.open(port, { timeoutMs: flags.timeoutMs });
     const secret = flags.secret ?? process.env.P4JIT_SECRET;
     if (client.has(DeviceCap.AuthRequired) && !client.has(DeviceCap.Authenticated)) {
       if (!secret) throw new Error('the device requires authentication: pass --secret or set P4JIT_SECRET');
@@ -36,6 +39,7 @@ export async function openDevice(flags: DeviceFlags): Promise<DeviceHandle> {
     }
     return { client, emulator, label: emulator ? `emulated ESP32-P4 (${port})` : port };
   } catch (e) {
+    await client?.close(); // an open port would keep the process alive after the error
     await emulator?.stop();
     throw e;
   }

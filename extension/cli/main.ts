@@ -26,7 +26,8 @@ const USAGE = `usage: p4jit <command> [options]
 
 device options: --port PATH | --emulator (default: a connected board, else the emulator)
                 --secret S (or P4JIT_SECRET)  --icount  --json
-run options:    -O LEVEL  --flag=F (repeatable, e.g. --flag=-DN=64)  --firmware-elf ELF  --link-folder  --time-limit MS  --toolchain GCC`;
+run options:    --gdb PORT (emulator: load, print the gdb commands, call on Enter)
+                -O LEVEL  --flag=F (repeatable, e.g. --flag=-DN=64)  --firmware-elf ELF  --link-folder  --time-limit MS  --toolchain GCC`;
 
 const OPTIONS = {
   port: { type: 'string' },
@@ -221,6 +222,7 @@ export async function main(argv: string[]): Promise<number> {
   const flags: DeviceFlags = { port: v.port, emulator: v.emulator, icount: v.icount, secret: v.secret };
   let handle: DeviceHandle | undefined;
   try {
+    if (v.gdb !== undefined) flags.gdbPort = parseNumber(v.gdb, '--gdb port');
     if (cmd === 'emulator') {
       await emulatorCommand(v);
       return 0;

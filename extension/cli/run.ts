@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ArgumentError, parseArguments } from '../../toolchain/args.js';
 import { checkRunTarget } from '../../toolchain/function-build.js';
 import { findFunction, SignatureError } from '../../toolchain/signature.js';
+import { gdbInstructions } from '../emulator/qemu-args.js';
 import { MallocCap } from '../protocol/constants.js';
 import { JitSession } from '../session/jit-session.js';
 import type { CallResult } from '../session/types.js';
@@ -68,6 +69,7 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
       buildRoot: DEFAULT_BUILD_ROOT,
     });
     try {
+      if (flags.gdbPort !== undefined) await waitForDebugger(session, file, name, flags.gdbPort, h.emulator?.image);
       const r = await session.run(file, name, args);
       console.log(v.json ? json(r) : describeResult(r));
       if (r.fault) console.error(`p4jit: ${r.fault.message}`);
@@ -93,4 +95,20 @@ export async function checkCall(file: string, name: string, args: string[]): Pro
     if (e instanceof ArgumentError || (e instanceof SignatureError && e.code === 'not-found')) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/**
+ * --gdb PORT: the function is loaded first, the exact gdb commands to stop inside it are printed,
+ * and the call waits for Enter so there is time to attach.
+ */
+async function waitForDebugger(session: JitSession, file: string, name: string, port: number, firmwareElf?: string): Promise<void> {
+  if (!firmwareElf) throw new UsageError('--gdb works with the emulator only (a board is debugged over JTAG)');
+  const fn = await session.load(file, name);
+  const lines = gdbInstructions({ port, firmwareElf, functionElf: fn.elfPath, address: fn.entry });
+  console.error([`${name} is loaded at 0x${fn.addr.toString(16)} (entry 0x${fn.entry.toString(16)}).`, ...lines, 'Press Enter to call it.'].join('\n'));
+  await new Promise<void>((resolve) => {
+    process.stdin.once('data', () => resolve());
+    process.stdin.once('end', () => resolve());
+  });
+  process.stdin.pause();
 }
