@@ -7,7 +7,7 @@
 set -euo pipefail
 
 declare -A GROUP
-GROUP[core]="gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc"
+GROUP[core]="make gcc gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc"
 GROUP[fuzz]="clang lld libclang-rt-14-dev"
 GROUP[gdb]="gdb-multiarch"
 GROUP[vscode]="build-essential python3 pkg-config libkrb5-dev ripgrep chromium fonts-liberation"

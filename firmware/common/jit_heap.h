@@ -1,7 +1,7 @@
 /*
  * A small first-fit allocator with boundary tags and coalescing, for boards without ESP-IDF's
  * heap (the emulated ESP32-P4 and the host test build). Works on 32-bit device addresses so the
- * host build can place a region anywhere in its own address space.
+ * host build can place a region anywhere in its own address space (up to the very top of it).
  */
 #pragma once
 
@@ -15,6 +15,7 @@ typedef struct {
     uint32_t free_bytes;
 } jit_heap_region_t;
 
+/** dev_base + size must not exceed 2^32; size must hold at least one 32-byte block. */
 void jit_heap_init(jit_heap_region_t *r, uint32_t dev_base, uint8_t *mem, uint32_t size, uint32_t caps);
 /** Device address of size bytes aligned to align (a power of two), 0 when nothing fits. */
 uint32_t jit_heap_alloc(jit_heap_region_t *r, uint32_t size, uint32_t align);
@@ -22,3 +23,10 @@ uint32_t jit_heap_alloc(jit_heap_region_t *r, uint32_t size, uint32_t align);
 int jit_heap_free(jit_heap_region_t *r, uint32_t addr);
 /** True when addr lies in the region. */
 int jit_heap_owns(const jit_heap_region_t *r, uint32_t addr);
+/** Usable bytes of the live block whose payload starts at addr, 0 when addr is not one. */
+uint32_t jit_heap_block_size(const jit_heap_region_t *r, uint32_t addr);
+/**
+ * Walks every block: they must tile the region, carry the right back links, never leave two free
+ * blocks side by side, and add up to free_bytes. Returns 0 when all holds (tests and fuzzing).
+ */
+int jit_heap_check(const jit_heap_region_t *r);

@@ -147,10 +147,17 @@ static void reply_status(uint8_t cmd, uint32_t status)
     jit_reply_end();
 }
 
-static bool rate_limited(const jit_core_t *core)
+/* Durations, not deadlines, so the answer stays right however long the device has been up. */
+static bool rate_limited(jit_core_t *core)
 {
-    return core->auth_failures >= JIT_AUTH_FREE_TRIES &&
-           (int32_t)(jit_port_millis() - core->auth_blocked_until_ms) < 0;
+    if (core->auth_block_ms == 0) {
+        return false;
+    }
+    if ((uint32_t)(jit_port_millis() - core->auth_block_start_ms) < core->auth_block_ms) {
+        return true;
+    }
+    core->auth_block_ms = 0; /* over: forgotten, so a wrap of the clock cannot bring it back */
+    return false;
 }
 
 void jit_auth_challenge(jit_core_t *core)
@@ -190,11 +197,12 @@ void jit_auth_response(jit_core_t *core, const uint8_t *mac)
         core->auth_failures++;
         if (core->auth_failures >= JIT_AUTH_FREE_TRIES) {
             uint32_t shift = core->auth_failures - JIT_AUTH_FREE_TRIES;
-            uint32_t delay = shift >= 5 ? JIT_AUTH_MAX_DELAY_MS : JIT_AUTH_BASE_DELAY_MS << shift;
-            if (delay > JIT_AUTH_MAX_DELAY_MS) {
-                delay = JIT_AUTH_MAX_DELAY_MS;
+            uint32_t delay = JIT_AUTH_MAX_DELAY_MS;
+            if (shift < 16 && (JIT_AUTH_BASE_DELAY_MS << shift) < delay) {
+                delay = JIT_AUTH_BASE_DELAY_MS << shift;
             }
-            core->auth_blocked_until_ms = jit_port_millis() + delay;
+            core->auth_block_start_ms = jit_port_millis();
+            core->auth_block_ms = delay;
         }
         reply_status(JIT_CMD_AUTH_RESPONSE, JIT_ERR_AUTH_FAILED);
         return;

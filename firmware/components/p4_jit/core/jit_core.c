@@ -67,38 +67,71 @@ void jit_core_init(jit_core_t *core, const jit_core_config_t *cfg)
     core->cfg = *cfg;
     core->state = JIT_PARSE_MAGIC0;
     core->authenticated = (cfg->auth_secret == NULL);
-    memset(cfg->table, 0, sizeof(jit_alloc_entry_t) * cfg->max_allocs);
+    if (cfg->max_allocs != 0) {
+        memset(cfg->table, 0, sizeof(jit_alloc_entry_t) * cfg->max_allocs);
+    }
+}
+
+/* A frame whose flags are not 00 is never answered, not even a bad or oversized one: a host's
+ * own frames coming back (a pty left in echo mode) must not start an endless exchange. */
+static bool is_request(const jit_core_t *core)
+{
+    return core->header[3] == JIT_FLAG_REQUEST;
 }
 
 static void frame_done(jit_core_t *core)
 {
     uint8_t cmd = core->header[2];
-    uint8_t flags = core->header[3];
     uint16_t want = (uint16_t)(core->rx_sum[0] | (core->rx_sum[1] << 8));
     core->state = JIT_PARSE_MAGIC0;
     if (want != core->sum) {
         core->frames_bad++;
-        jit_reply_error(cmd, JIT_ERR_CHECKSUM, NULL, 0);
+        if (is_request(core)) {
+            jit_reply_error(cmd, JIT_ERR_CHECKSUM, NULL, 0);
+        }
         return;
     }
-    if (flags != JIT_FLAG_REQUEST) {
-        return; /* not a request: never answered */
+    if (!is_request(core)) {
+        return;
     }
     core->frames_ok++;
     jit_core_dispatch(core, cmd, core->cfg.rx_buffer, core->length);
+    /* the inter-byte clock restarts: the time a call ran is not a stall of the host */
+    core->last_byte_ms = jit_port_millis();
 }
 
 static void drain_done(jit_core_t *core)
 {
     core->state = JIT_PARSE_MAGIC0;
     core->frames_bad++;
-    jit_reply_error(core->header[2], JIT_ERR_PAYLOAD_TOO_LARGE, NULL, 0);
+    if (is_request(core)) {
+        jit_reply_error(core->header[2], JIT_ERR_PAYLOAD_TOO_LARGE, NULL, 0);
+    }
+}
+
+/* Ends a frame that has stalled for the inter-byte timeout: an oversized one is answered, any
+ * other is abandoned silently (the host's own timeout covers it). */
+static void expire_stalled_frame(jit_core_t *core, uint32_t now)
+{
+    if (core->state == JIT_PARSE_MAGIC0 || core->cfg.interbyte_timeout_ms == 0 ||
+        (uint32_t)(now - core->last_byte_ms) < core->cfg.interbyte_timeout_ms) {
+        return;
+    }
+    if (core->state == JIT_PARSE_DRAIN) {
+        drain_done(core); /* the announced payload never came in full: answer and move on */
+        return;
+    }
+    core->frames_bad++;
+    core->state = JIT_PARSE_MAGIC0;
 }
 
 void jit_core_feed(jit_core_t *core, const uint8_t *data, size_t len)
 {
     size_t i = 0;
-    core->last_byte_ms = jit_port_millis();
+    uint32_t now = jit_port_millis();
+    /* checked here as well as in tick, so a port that feeds without ticking still resynchronises */
+    expire_stalled_frame(core, now);
+    core->last_byte_ms = now;
     while (i < len) {
         uint8_t b = data[i];
         switch (core->state) {
@@ -177,16 +210,5 @@ void jit_core_feed(jit_core_t *core, const uint8_t *data, size_t len)
 
 void jit_core_tick(jit_core_t *core)
 {
-    if (core->state == JIT_PARSE_MAGIC0) {
-        return;
-    }
-    if ((uint32_t)(jit_port_millis() - core->last_byte_ms) < core->cfg.interbyte_timeout_ms) {
-        return;
-    }
-    if (core->state == JIT_PARSE_DRAIN) {
-        drain_done(core); /* the announced payload never came in full: answer and move on */
-        return;
-    }
-    core->frames_bad++;
-    core->state = JIT_PARSE_MAGIC0; /* abandoned silently: the host's timeout covers it */
+    expire_stalled_frame(core, jit_port_millis());
 }

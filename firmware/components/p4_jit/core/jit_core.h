@@ -25,7 +25,7 @@ typedef struct {
     uint32_t max_alloc_bytes;     /**< total bytes limit, 0 = none */
     uint32_t default_call_ms;     /**< time limit when a request gives 0 */
     uint32_t max_call_ms;         /**< largest time limit a request may ask */
-    uint32_t interbyte_timeout_ms;/**< a frame stalled this long is abandoned */
+    uint32_t interbyte_timeout_ms;/**< a frame stalled this long is abandoned; 0 = never */
     const uint8_t *auth_secret;   /**< NULL: authentication off */
     size_t auth_secret_len;
 } jit_core_config_t;
@@ -57,8 +57,9 @@ typedef struct {
     bool authenticated;
     uint8_t nonce[32];
     bool nonce_valid;
-    uint32_t auth_failures;
-    uint32_t auth_blocked_until_ms;
+    uint32_t auth_failures;       /* failed attempts since the last success */
+    uint32_t auth_block_start_ms; /* when the current refusal period began */
+    uint32_t auth_block_ms;       /* its length, 0 = none */
     /* statistics */
     uint32_t frames_ok;
     uint32_t frames_bad;
@@ -67,7 +68,7 @@ typedef struct {
 void jit_core_init(jit_core_t *core, const jit_core_config_t *cfg);
 /** Feed received bytes; complete frames are dispatched and answered at once. */
 void jit_core_feed(jit_core_t *core, const uint8_t *data, size_t len);
-/** Call while no byte arrives (at least every interbyte_timeout_ms / 2). */
+/** Call while no byte arrives (at least every interbyte_timeout_ms / 2): ends a stalled frame. */
 void jit_core_tick(jit_core_t *core);
 /** Bytes printed by JIT code: sent as OUTPUT frames. Safe to call only while a call runs. */
 void jit_core_output(const uint8_t *data, size_t len);

@@ -44,7 +44,10 @@ typedef struct {
     char board[16];
 } jit_board_info_t;
 
-/** Bytes to the host. Must deliver all of them (block, apply back-pressure, never drop). */
+/**
+ * Bytes to the host. Must deliver all of them while a host is connected (block, apply
+ * back-pressure); a port may discard them when no host can take them (port closed, stopping).
+ */
 void jit_port_write(const uint8_t *data, size_t len);
 
 /** Milliseconds since boot (wraps; the core only takes differences). */

@@ -1,0 +1,296 @@
+/*
+ * libFuzzer target: the input (format in fuzz_core.h) is fed to the P4-JIT core on the host port
+ * in pieces, with the fake clock moving between them. Besides the sanitizers, it aborts when an
+ * invariant breaks:
+ *  - every byte the device wrote is a well-formed frame with a correct checksum;
+ *  - each reply has the layout of its command, and an error code that command can give;
+ *  - no reply to a protected command succeeds before authentication did;
+ *  - OUTPUT frames come only right before an EXEC/CALL reply;
+ *  - never more replies than frame starts fed;
+ *  - the allocation table matches the heap's live blocks, the heap's blocks are consistent, and
+ *    freeing everything gives back exactly the starting free figures.
+ */
+#include "fuzz_core.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host_port.h"
+#include "jit_protocol.h"
+
+#define INVARIANT(cond)                                                                           \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            fprintf(stderr, "fuzz_core: invariant broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            abort();                                                                              \
+        }                                                                                         \
+    } while (0)
+
+#define MAX_ALLOCS 16u
+#define FEW_ALLOCS 3u
+
+static jit_core_t s_core;
+static uint8_t *s_rx[4];
+static jit_alloc_entry_t *s_table;
+static uint8_t s_options;
+static uint32_t s_initial_free[2];
+
+jit_core_t *fuzz_core(void)
+{
+    return &s_core;
+}
+
+void fuzz_setup(uint8_t options)
+{
+    s_options = options;
+    unsigned pick = (options >> FUZZ_OPT_PAYLOAD_SHIFT) & 3u;
+    if (s_rx[pick] == NULL) { /* exact sizes: AddressSanitizer sees any overrun */
+        s_rx[pick] = malloc(fuzz_max_payload[pick]);
+    }
+    if (s_table == NULL) {
+        s_table = malloc(sizeof *s_table * MAX_ALLOCS);
+    }
+    host_port_config_t port = {
+        .psram_base = HOST_PSRAM_BASE,
+        .psram_size = 16u * 1024u,
+        .internal_base = HOST_INTERNAL_BASE,
+        .internal_size = 8u * 1024u,
+        .start_ms = options & FUZZ_OPT_CLOCK_WRAP ? 0xffffffffu - 300u : 5000u,
+    };
+    host_port_init(&port);
+    jit_core_config_t cfg = {
+        .rx_buffer = s_rx[pick],
+        .max_payload = fuzz_max_payload[pick],
+        .table = s_table,
+        .max_allocs = options & FUZZ_OPT_FEW_ALLOCS ? FEW_ALLOCS : MAX_ALLOCS,
+        .max_alloc_bytes = options & FUZZ_OPT_BYTE_LIMIT ? 2048u : 0u,
+        .default_call_ms = 100,
+        .max_call_ms = 1000,
+        .interbyte_timeout_ms = FUZZ_INTERBYTE_MS,
+        .auth_secret = options & FUZZ_OPT_AUTH ? (const uint8_t *)FUZZ_SECRET : NULL,
+        .auth_secret_len = options & FUZZ_OPT_AUTH ? strlen(FUZZ_SECRET) : 0,
+    };
+    jit_core_init(&s_core, &cfg);
+    for (int i = 0; i < 2; i++) {
+        s_initial_free[i] = host_port_region(i)->free_bytes;
+    }
+}
+
+void fuzz_segment(uint8_t header, const uint8_t *bytes, size_t n)
+{
+    switch (header >> FUZZ_ADVANCE_SHIFT) {
+    case 1: host_port_advance(1); break;
+    case 2:
+        host_port_advance(FUZZ_INTERBYTE_MS);
+        jit_core_tick(&s_core);
+        break;
+    case 3: host_port_advance(FUZZ_INTERBYTE_MS); break;
+    default: break;
+    }
+    jit_core_feed(&s_core, bytes, n);
+    jit_core_tick(&s_core);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static bool known_command(uint8_t cmd)
+{
+    switch (cmd) {
+    case JIT_CMD_PING: case JIT_CMD_INFO: case JIT_CMD_ALLOC: case JIT_CMD_FREE:
+    case JIT_CMD_WRITE_MEM: case JIT_CMD_READ_MEM: case JIT_CMD_EXEC: case JIT_CMD_CALL:
+    case JIT_CMD_HEAP_INFO: case JIT_CMD_LIST_ALLOCS: case JIT_CMD_AUTH_CHALLENGE:
+    case JIT_CMD_AUTH_RESPONSE: return true;
+    default: return false;
+    }
+}
+
+static bool open_command(uint8_t cmd)
+{
+    return cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_AUTH_CHALLENGE ||
+           cmd == JIT_CMD_AUTH_RESPONSE;
+}
+
+static int region_of(uint32_t addr)
+{
+    for (int i = 0; i < 2; i++) {
+        if (jit_heap_owns(host_port_region(i), addr)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* An error reply: a code this command can give, with the detail that code carries. */
+static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authenticated)
+{
+    INVARIANT(len >= 4);
+    uint32_t code = rd32(p);
+    bool call = cmd == JIT_CMD_EXEC || cmd == JIT_CMD_CALL;
+    switch (code) {
+    case JIT_ERR_CHECKSUM: case JIT_ERR_PAYLOAD_TOO_LARGE: break;
+    case JIT_ERR_UNKNOWN_CMD: INVARIANT(!known_command(cmd)); break;
+    case JIT_ERR_NOT_AUTHENTICATED: INVARIANT(!authenticated && !open_command(cmd)); break;
+    case JIT_ERR_BAD_LENGTH: INVARIANT(known_command(cmd) && cmd != JIT_CMD_PING); break;
+    case JIT_ERR_NOT_ALLOCATED:
+        INVARIANT(cmd == JIT_CMD_FREE || cmd == JIT_CMD_WRITE_MEM || cmd == JIT_CMD_READ_MEM);
+        break;
+    case JIT_ERR_NOT_EXECUTABLE: case JIT_ERR_FAULT: case JIT_ERR_TIMEOUT: INVARIANT(call); break;
+    case JIT_ERR_BAD_ARGUMENT: INVARIANT(cmd == JIT_CMD_CALL); break;
+    case JIT_ERR_AUTH_FAILED: INVARIANT(cmd == JIT_CMD_AUTH_RESPONSE); break;
+    case JIT_ERR_RATE_LIMITED:
+        INVARIANT(cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_CHALLENGE);
+        break;
+    default: INVARIANT(!"an error code no reply may carry"); break;
+    }
+    uint32_t want = code == JIT_ERR_FAULT ? 16u : code == JIT_ERR_TIMEOUT ? 8u : 4u;
+    INVARIANT(len == want);
+    if (code != JIT_ERR_CHECKSUM && code != JIT_ERR_PAYLOAD_TOO_LARGE) {
+        INVARIANT(code == JIT_ERR_NOT_AUTHENTICATED || authenticated || open_command(cmd));
+    }
+}
+
+/* An OK reply: the layout its command promises. */
+static void check_ok(uint8_t cmd, const uint8_t *p, uint32_t len, uint32_t max_payload, bool authenticated)
+{
+    INVARIANT(known_command(cmd) || cmd == JIT_CMD_OUTPUT);
+    INVARIANT(authenticated || open_command(cmd) || cmd == JIT_CMD_OUTPUT);
+    switch (cmd) {
+    case JIT_CMD_PING: case JIT_CMD_READ_MEM: INVARIANT(len <= max_payload); break;
+    case JIT_CMD_INFO: INVARIANT(len == JIT_INFO_SIZE && rd32(p) == JIT_PROTOCOL_VERSION); break;
+    case JIT_CMD_ALLOC: {
+        INVARIANT(len == 8);
+        uint32_t addr = rd32(p), err = rd32(p + 4);
+        if (err == JIT_ERR_OK) {
+            INVARIANT(region_of(addr) >= 0);
+        } else {
+            INVARIANT(addr == 0);
+            INVARIANT(err == JIT_ERR_ALLOC_FAIL || err == JIT_ERR_TABLE_FULL || err == JIT_ERR_BAD_ALIGN ||
+                      err == JIT_ERR_LIMIT_BYTES || err == JIT_ERR_BAD_ARGUMENT);
+        }
+        break;
+    }
+    case JIT_CMD_FREE: case JIT_CMD_AUTH_RESPONSE: INVARIANT(len == 4 && rd32(p) == 0); break;
+    case JIT_CMD_WRITE_MEM: INVARIANT(len == 8 && rd32(p) <= max_payload - 4 && rd32(p + 4) == 0); break;
+    case JIT_CMD_EXEC: INVARIANT(len == 4); break;
+    case JIT_CMD_CALL: INVARIANT(len == JIT_CALL_REPLY_SIZE); break;
+    case JIT_CMD_HEAP_INFO:
+        INVARIANT(len == 16 && rd32(p) <= rd32(p + 4) && rd32(p + 8) <= rd32(p + 12));
+        break;
+    case JIT_CMD_LIST_ALLOCS:
+        INVARIANT(len >= 4 && rd32(p) <= s_core.cfg.max_allocs && len == 4 + 12 * rd32(p));
+        break;
+    case JIT_CMD_AUTH_CHALLENGE: INVARIANT(len == 32); break;
+    default: break; /* OUTPUT: any bytes */
+    }
+}
+
+/* Walks everything the device wrote; returns the number of replies (OUTPUT frames not counted). */
+static size_t check_output(void)
+{
+    size_t len, at = 0, replies = 0;
+    const uint8_t *b = host_port_output(&len);
+    bool authenticated = !(s_options & FUZZ_OPT_AUTH);
+    bool output_pending = false;
+    uint32_t max_payload = s_core.cfg.max_payload;
+    while (at < len) {
+        INVARIANT(len - at >= JIT_HEADER_SIZE + JIT_CHECKSUM_SIZE);
+        INVARIANT(b[at] == JIT_MAGIC0 && b[at + 1] == JIT_MAGIC1);
+        uint8_t cmd = b[at + 2], flags = b[at + 3];
+        uint32_t plen = rd32(b + at + 4);
+        INVARIANT(plen <= len - at - JIT_HEADER_SIZE - JIT_CHECKSUM_SIZE);
+        uint16_t sum = 0;
+        for (size_t i = 0; i < JIT_HEADER_SIZE + (size_t)plen; i++) {
+            sum = (uint16_t)(sum + b[at + i]);
+        }
+        const uint8_t *p = b + at + JIT_HEADER_SIZE;
+        INVARIANT((p[plen] | (p[plen + 1] << 8)) == sum);
+        INVARIANT(flags == JIT_FLAG_OK || flags == JIT_FLAG_ERROR);
+        if (cmd == JIT_CMD_OUTPUT && flags == JIT_FLAG_OK) {
+            output_pending = true; /* (an error with this id answers a request that used it) */
+        } else {
+            INVARIANT(!output_pending || cmd == JIT_CMD_EXEC || cmd == JIT_CMD_CALL);
+            output_pending = false;
+            replies++;
+        }
+        if (flags == JIT_FLAG_OK) {
+            check_ok(cmd, p, plen, max_payload, authenticated);
+            if (cmd == JIT_CMD_AUTH_RESPONSE) {
+                authenticated = true;
+            }
+        } else {
+            check_error(cmd, p, plen, authenticated);
+        }
+        at += JIT_HEADER_SIZE + (size_t)plen + JIT_CHECKSUM_SIZE;
+    }
+    INVARIANT(!output_pending);
+    return replies;
+}
+
+/* The shadow table against the heap: every entry is a distinct live block of a region whose
+ * caps it asked for, and the counters add up. */
+static void check_table(void)
+{
+    uint32_t count = 0, bytes = 0;
+    for (uint32_t i = 0; i < s_core.cfg.max_allocs; i++) {
+        const jit_alloc_entry_t *e = &s_core.cfg.table[i];
+        if (e->size == 0) {
+            continue;
+        }
+        count++;
+        bytes += e->size;
+        int r = region_of(e->addr);
+        INVARIANT(r >= 0);
+        INVARIANT(jit_heap_block_size(host_port_region(r), e->addr) >= e->size);
+        INVARIANT((host_port_region(r)->caps & e->caps) == e->caps);
+        for (uint32_t j = i + 1; j < s_core.cfg.max_allocs; j++) {
+            INVARIANT(s_core.cfg.table[j].size == 0 || s_core.cfg.table[j].addr != e->addr);
+        }
+    }
+    INVARIANT(count == s_core.alloc_count);
+    INVARIANT(bytes == s_core.alloc_bytes);
+    INVARIANT(s_core.cfg.max_alloc_bytes == 0 || bytes <= s_core.cfg.max_alloc_bytes);
+    for (int i = 0; i < 2; i++) {
+        INVARIANT(jit_heap_check(host_port_region(i)) == 0);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0) {
+        return 0;
+    }
+    fuzz_setup(data[0]);
+    size_t at = 1, frame_starts = 0;
+    uint8_t last = 0;
+    while (at < size) {
+        uint8_t h = data[at++];
+        size_t n = (h & (FUZZ_SEGMENT_MAX - 1)) + 1u;
+        if (n > size - at) {
+            n = size - at;
+        }
+        for (size_t i = 0; i < n; i++) {
+            frame_starts += last == JIT_MAGIC0 && data[at + i] == JIT_MAGIC1;
+            last = data[at + i];
+        }
+        fuzz_segment(h, data + at, n);
+        at += n;
+    }
+    /* let a frame left hanging time out, so an oversized one is answered too */
+    host_port_advance(FUZZ_INTERBYTE_MS);
+    jit_core_tick(&s_core);
+
+    INVARIANT(check_output() <= frame_starts);
+    check_table();
+    jit_core_release_all(&s_core);
+    INVARIANT(s_core.alloc_count == 0 && s_core.alloc_bytes == 0);
+    for (int i = 0; i < 2; i++) {
+        INVARIANT(host_port_region(i)->free_bytes == s_initial_free[i]);
+        INVARIANT(jit_heap_check(host_port_region(i)) == 0);
+    }
+    return 0;
+}
