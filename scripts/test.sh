@@ -7,5 +7,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh core fuzz gdb vscode
 npm run -s build
 
-mapfile -t suites < <(find out/test -name '*.test.js' -not -path 'out/test/vscode/*' | sort)
-node --test --test-reporter=spec "${suites[@]}"
+# plain Node suites (the VS Code suite imports `vscode` and runs inside VS Code below)
+mapfile -t suites < <(find out/test -name '*.test.js' -not -path 'out/test/vscode/suite/*' | sort)
+status=0
+node --test --test-reporter=spec "${suites[@]}" || status=$?
+
+# the extension inside a real VS Code (code-server + headless Chromium), then the packaged .vsix
+bash scripts/test-vscode.sh --no-build || status=$?
+exit "$status"

@@ -33,7 +33,12 @@ export function panelCsp(cspSource: string, nonce: string): string {
 export function panelHtml(options: PanelHtmlOptions): string {
   const { scriptUri, styleUri, cspSource, nonce } = options;
   if (!NONCE_FORMAT.test(nonce)) throw new Error('panelHtml: the nonce must be 16-128 URL-safe base64 characters');
-  if (/[;,'"\s]/.test(cspSource)) throw new Error(`panelHtml: unexpected characters in cspSource ${JSON.stringify(cspSource)}`);
+  // VS Code's cspSource is a list of sources, e.g. "'self' https://*.vscode-cdn.net"; anything
+  // that could close the directive or add another is refused
+  const sourceOk = (t: string) => /^('self'|[a-z][a-z0-9+.-]*:(\/\/[^\s'"]+)?)$/i.test(t);
+  if (/[;,"]/.test(cspSource) || !cspSource.trim().split(/\s+/).every(sourceOk)) {
+    throw new Error(`panelHtml: unexpected characters in cspSource ${JSON.stringify(cspSource)}`);
+  }
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

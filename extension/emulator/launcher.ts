@@ -33,6 +33,7 @@ export class Emulator {
     private readonly proc: ChildProcess,
     private readonly workDir: string,
     readonly options: EmulatorOptions,
+    private readonly qemu: { pid?: number },
   ) {
     this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
   }
@@ -57,14 +58,22 @@ export class Emulator {
     writeFileSync(optionsFile, encodeOptionsBlock(opts));
     const proc = spawnQemu(qemuArgs(image, optionsFile, opts));
     let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    const qemu: { pid?: number } = {};
+    proc.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+      const m = /^qemu-pid (\d+)\n/m.exec(stderr);
+      if (m) {
+        qemu.pid = Number(m[1]);
+        stderr = stderr.replace(m[0], ''); // the guard's line, not QEMU's
+      }
+    });
     try {
       const port = await waitForPty(proc, () => stderr);
-      const emu = new Emulator(port, image, proc, workDir, opts);
+      const emu = new Emulator(port, image, proc, workDir, opts, qemu);
       if (!opts.gdbWait) await emu.waitUntilAnswering(opts.bootTimeoutMs ?? 10000, () => stderr);
       return emu;
     } catch (e) {
-      proc.kill('SIGKILL');
+      killGroup(proc);
       rmSync(workDir, { recursive: true, force: true });
       throw e;
     }
@@ -80,7 +89,7 @@ export class Emulator {
       this.stopping = true;
       if (this.running) {
         this.proc.kill('SIGTERM');
-        const t = setTimeout(() => this.proc.kill('SIGKILL'), 2000);
+        const t = setTimeout(() => killGroup(this.proc), 2000);
         await this.exited;
         clearTimeout(t);
       }
@@ -89,9 +98,19 @@ export class Emulator {
     await this.exited;
   }
 
-  /** Kills QEMU abruptly (tests of device loss). */
+  /** Kills QEMU abruptly, as a crash would (tests of device loss); the guard reaps it. */
   kill(): void {
-    this.proc.kill('SIGKILL');
+    if (!this.qemu.pid) return killGroup(this.proc);
+    try {
+      process.kill(this.qemu.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
+  /** QEMU's own process id (the launcher runs it under a small guard shell). */
+  get qemuPid(): number | undefined {
+    return this.qemu.pid;
   }
 
   private async waitUntilAnswering(timeoutMs: number, stderr: () => string): Promise<void> {
@@ -113,13 +132,22 @@ function spawnQemu(args: string[]): ChildProcess {
   // QEMU runs under a tiny shell guard that kills it when our stdin pipe closes, i.e. when this
   // Node process dies for any reason (even SIGKILL), so no emulator outlives its host.
   // (A background job's stdin is /dev/null unless redirected, hence fd 3.)
-  const guard = 'exec 3<&0; qemu="$1"; shift; "$qemu" "$@" </dev/null & q=$!; ' +
+  const guard = 'exec 3<&0; qemu="$1"; shift; "$qemu" "$@" </dev/null & q=$!; echo "qemu-pid $q" >&2; ' +
     '(cat <&3 >/dev/null; kill -9 $q 2>/dev/null) & w=$!; ' +
     'trap "kill -9 $q 2>/dev/null; kill $w 2>/dev/null; wait $q; exit 143" TERM INT; ' +
     'wait $q; s=$?; kill $w 2>/dev/null; exit $s';
-  const proc = spawn('sh', ['-c', guard, 'qemu-guard', QEMU, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // its own process group, so kill() takes QEMU and the watcher down with the guard
+  const proc = spawn('sh', ['-c', guard, 'qemu-guard', QEMU, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   proc.on('error', () => undefined); // reported through exit
   return proc;
+}
+
+function killGroup(proc: ChildProcess): void {
+  try {
+    if (proc.pid) process.kill(-proc.pid, 'SIGKILL');
+  } catch {
+    proc.kill('SIGKILL'); // already gone, or no group
+  }
 }
 
 function waitForPty(proc: ChildProcess, stderr: () => string): Promise<string> {

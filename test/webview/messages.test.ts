@@ -135,6 +135,14 @@ test('panelHtml refuses a nonce or cspSource that could break out of the CSP', (
   assert.throws(() => panelHtml({ ...base, nonce: 'short' }));
   assert.throws(() => panelHtml({ ...base, nonce: "abcdefghijklmnop'; script-src *" }));
   assert.throws(() => panelHtml({ ...base, nonce: createNonce(), cspSource: "https://x; script-src 'unsafe-inline'" }));
+  assert.throws(() => panelHtml({ ...base, nonce: createNonce(), cspSource: "'self' 'unsafe-inline'" }));
+  assert.throws(() => panelHtml({ ...base, nonce: createNonce(), cspSource: 'https://x" onload="alert(1)' }));
+});
+
+test("panelHtml accepts VS Code's own cspSource, a list of sources", () => {
+  const cspSource = "'self' https://*.vscode-cdn.net";
+  const html = panelHtml({ scriptUri: 'a.js', styleUri: 'a.css', cspSource, nonce: createNonce() });
+  assert.ok(html.includes(`style-src ${cspSource};`));
 });
 
 test('nonces are long, URL-safe and fresh', () => {

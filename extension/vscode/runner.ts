@@ -1,0 +1,241 @@
+/**
+ * Running functions: the "Run on ESP32-P4" command (context menu, CodeLens, palette), Rerun Last,
+ * Upload, Call Loaded Function, Free. Arguments are asked per parameter, checked as they are typed
+ * with the same parser the call uses, and remembered per function.
+ */
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+
+import { JitSession } from '../session/jit-session.js';
+import type { CallResult, LoadedFunction } from '../session/types.js';
+import { parseArgument } from '../../toolchain/args.js';
+import { CompileError } from '../../toolchain/build.js';
+import { findFunction, formatSignature, functionAt, type FunctionSignature } from '../../toolchain/signature.js';
+import type { DeviceManager } from './device-manager.js';
+import { callHeadline, describeCall, type SourceDiagnostics } from './results.js';
+
+export interface RunTarget {
+  file: string;
+  name: string;
+}
+
+interface LastRun extends RunTarget {
+  args: string[];
+}
+
+const LAST_RUN_KEY = 'p4jit.lastRun';
+const argsKey = (key: string) => `p4jit.args:${key}`;
+
+export class Runner {
+  /** The argument being asked for now, and how many were asked in all (read by the integration tests). */
+  prompting: { function: string; param: string; index: number } | undefined;
+  prompts = 0;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly device: DeviceManager,
+    private readonly diagnostics: SourceDiagnostics,
+    private readonly output: vscode.OutputChannel,
+  ) {}
+
+  /**
+   * Runs a function: from the CodeLens (uri, name), from the context menu or palette (the function
+   * at the cursor), or programmatically with its arguments (then nothing is asked).
+   */
+  async run(uri?: vscode.Uri, name?: string, args?: string[]): Promise<CallResult | undefined> {
+    const target = await this.target(uri, name);
+    if (!target) return undefined;
+    const sig = await this.signature(target);
+    if (!sig) return undefined;
+    args ??= await this.askArguments(sig, JitSession.key(target.file, target.name));
+    if (!args) return undefined;
+    return this.runWith({ ...target, args });
+  }
+
+  async rerunLast(): Promise<CallResult | undefined> {
+    const last = this.context.workspaceState.get<LastRun>(LAST_RUN_KEY);
+    if (!last) {
+      void vscode.window.showInformationMessage('P4-JIT: nothing was run yet. Right-click inside a C function and choose "Run on ESP32-P4".');
+      return undefined;
+    }
+    return this.runWith(last);
+  }
+
+  /** Builds and loads without calling. */
+  async upload(uri?: vscode.Uri, name?: string): Promise<LoadedFunction | undefined> {
+    const target = await this.target(uri, name);
+    if (!target || !(await this.signature(target))) return undefined;
+    return this.withDevice(`uploading ${target.name}`, async (session) => {
+      const fn = await session.load(target.file, target.name);
+      this.diagnostics.clearCompileErrors(fn.file);
+      this.output.appendLine(`Loaded ${fn.name} at 0x${fn.addr.toString(16)} (${fn.size} bytes)`);
+      vscode.window.setStatusBarMessage(`$(check) ${fn.name} loaded at 0x${fn.addr.toString(16)}`, 5000);
+      return fn;
+    }, target.file);
+  }
+
+  /** Calls a loaded function (picked from the loaded ones unless `key` is given). */
+  async exec(key?: string, args?: string[]): Promise<CallResult | undefined> {
+    const fn = key ? this.device.loadedFunctions().find((f) => f.key === key) : await this.pickLoaded('Call which loaded function?');
+    if (!fn) return undefined;
+    args ??= await this.askArguments(fn.signature, fn.key);
+    if (!args) return undefined;
+    const run = { file: fn.file, name: fn.name, args };
+    // A function from a device that is gone is built and loaded again first: never call a dead address.
+    if (fn.stale) return this.runWith(run);
+    await this.remember(run);
+    return this.withDevice(`calling ${fn.name}`, async (session) => this.report(fn.key, await session.call(fn.key, args), run));
+  }
+
+  async free(key?: string): Promise<void> {
+    const fn = key ? this.device.loadedFunctions().find((f) => f.key === key) : await this.pickLoaded('Free which loaded function?');
+    if (!fn) return;
+    // A stale function is only forgotten: its device is gone or no longer holds it.
+    const session = this.device.lastSession;
+    if (session) await this.device.exclusive(() => session.free(fn.key));
+    this.output.appendLine(`Freed ${fn.name}`);
+  }
+
+  async freeAll(): Promise<void> {
+    const session = this.device.lastSession;
+    if (session) await this.device.exclusive(() => session.freeAll());
+    this.output.appendLine('Freed all loaded functions');
+  }
+
+  /** A loaded function chosen by the user. */
+  async pickLoaded(title: string, liveOnly = false): Promise<LoadedFunction | undefined> {
+    const fns = this.device.loadedFunctions().filter((f) => !liveOnly || !f.stale);
+    if (!fns.length) {
+      void vscode.window.showInformationMessage('P4-JIT: no function is loaded. Use "Run on ESP32-P4" or "Upload Function" first.');
+      return undefined;
+    }
+    const items = fns.map((f) => ({
+      label: f.name,
+      description: `${basename(f.file)}${f.stale ? ' (stale: reloaded when called)' : ` at 0x${f.addr.toString(16)}`}`,
+      detail: formatSignature(f.signature),
+      fn: f,
+    }));
+    return (await vscode.window.showQuickPick(items, { title: `P4-JIT: ${title}`, matchOnDescription: true }))?.fn;
+  }
+
+  // ---- internals ----
+
+  private async runWith(run: LastRun): Promise<CallResult | undefined> {
+    const key = JitSession.key(run.file, run.name);
+    await this.remember(run);
+    return this.withDevice(`running ${run.name}`, async (session) => this.report(key, await session.run(run.file, run.name, run.args), run), run.file);
+  }
+
+  /** For Rerun Last, and to prefill the prompts of this function next time. */
+  private async remember(run: LastRun): Promise<void> {
+    await this.context.workspaceState.update(LAST_RUN_KEY, run);
+    await this.context.workspaceState.update(argsKey(JitSession.key(run.file, run.name)), run.args);
+  }
+
+  private report(key: string, result: CallResult, run: LastRun): CallResult {
+    this.diagnostics.clearCompileErrors(run.file);
+    this.diagnostics.showCall(key, result);
+    this.output.appendLine(describeCall(result));
+    if (result.fault) {
+      this.output.show(true);
+      void vscode.window.showErrorMessage(`P4-JIT: ${result.fault.message}`);
+    } else {
+      vscode.window.setStatusBarMessage(`$(check) ${callHeadline(result)}`, 10_000);
+    }
+    return result;
+  }
+
+  /**
+   * Connects when needed, then does `work` under the device lock with progress in the status bar.
+   * Errors become one notification; a compiler error also lands on its source lines.
+   */
+  private async withDevice<T>(what: string, work: (session: JitSession) => Promise<T>, file?: string): Promise<T | undefined> {
+    try {
+      const session = await this.device.ensureSession();
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: `P4-JIT: ${what}` },
+        () => this.device.exclusive(() => work(session)));
+    } catch (e) {
+      if (e instanceof vscode.CancellationError) return undefined;
+      if (e instanceof CompileError) {
+        this.output.appendLine(`Building failed (${what}):\n${e.diagnostics.trimEnd()}`);
+        const placed = this.diagnostics.showCompileErrors(e.diagnostics);
+        // Not awaited: the command is done; the notification stays until the user dismisses it.
+        void vscode.window.showErrorMessage(`P4-JIT: ${e.message}`, placed ? 'Show Problems' : 'Show Output').then((choice) => {
+          if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+          if (choice === 'Show Output') this.output.show(true);
+        });
+        return undefined;
+      }
+      const message = e instanceof Error ? e.message : String(e);
+      this.output.appendLine(`Error while ${what}${file ? ` (${basename(file)})` : ''}: ${message}`);
+      void vscode.window.showErrorMessage(`P4-JIT: ${message}`);
+      return undefined;
+    }
+  }
+
+  /** The function to run: given, or the one around the cursor of the active C/C++ editor. */
+  private async target(uri?: vscode.Uri, name?: string): Promise<RunTarget | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    const doc = uri ? await vscode.workspace.openTextDocument(uri) : editor?.document;
+    if (!doc || !['c', 'cpp'].includes(doc.languageId) || doc.uri.scheme !== 'file') {
+      void vscode.window.showWarningMessage('P4-JIT: open a C or C++ file and put the cursor inside a function to run it.');
+      return undefined;
+    }
+    // The build reads the file from disk: what is on screen must be what runs.
+    if (doc.isDirty) await doc.save();
+    if (name) return { file: doc.uri.fsPath, name };
+    const line = (editor && editor.document === doc ? editor.selection.active.line : 0) + 1;
+    try {
+      const fn = await functionAt(doc.getText(), line, doc.uri.fsPath);
+      return { file: doc.uri.fsPath, name: fn.name };
+    } catch (e) {
+      void vscode.window.showWarningMessage(`P4-JIT: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private async signature(target: RunTarget): Promise<FunctionSignature | undefined> {
+    try {
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(target.file));
+      return await findFunction(doc.getText(), target.name, target.file);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`P4-JIT: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** One input box per parameter, prefilled with the last values used for this function. */
+  private async askArguments(sig: FunctionSignature, key: string): Promise<string[] | undefined> {
+    const previous = this.context.workspaceState.get<string[]>(argsKey(key)) ?? [];
+    const args: string[] = [];
+    for (const [i, param] of sig.params.entries()) {
+      const hint = param.type.kind === 'ptr'
+        ? `a list such as [1, 2, 3] or [0]*64${['u8', 'i8'].includes(param.type.pointee?.kind ?? '') ? ', a string such as "text"' : ''}, @address or null`
+        : `a ${param.type.text} value`;
+      this.prompting = { function: sig.name, param: param.name, index: i };
+      this.prompts++;
+      const value = await vscode.window.showInputBox({
+        title: `${formatSignature(sig)}  (${i + 1}/${sig.params.length})`,
+        prompt: `${param.name}: ${param.type.text} (${hint})`,
+        placeHolder: param.name,
+        value: previous[i] ?? '',
+        ignoreFocusOut: true,
+        validateInput: (text) => {
+          try {
+            parseArgument(text, param);
+            return undefined;
+          } catch (e) {
+            return (e as Error).message;
+          }
+        },
+      }).then((v) => {
+        this.prompting = undefined;
+        return v;
+      });
+      if (value === undefined) return undefined;
+      args.push(value);
+    }
+    return args;
+  }
+}

@@ -1,0 +1,82 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+
+import { answerPrompts, nextCall, openAt, p4jit, ui, workspaceUri } from './helpers.js';
+
+suite('Run on ESP32-P4', () => {
+  test('is in the editor context menu of C and C++ files only', async () => {
+    const ext = vscode.extensions.getExtension('p4-jit.p4-jit')!;
+    const items = ext.packageJSON.contributes.menus['editor/context'] as { command: string; when: string }[];
+    const run = items.find((i) => i.command === 'p4jit.runFunction');
+    assert.ok(run, 'the context menu has Run on ESP32-P4');
+    assert.equal(run.when, 'editorLangId == c || editorLangId == cpp');
+  });
+
+  test('runs the function at the cursor, asking each argument and refusing an invalid one', async function () {
+    if (!ui.uiDriverAvailable()) this.skip();
+    const api = await p4jit();
+    await openAt('src/basics.c', 'return a + b;');
+    const previous = api.device.history()[0];
+    await ui.palette('P4-JIT: Run on ESP32-P4');
+
+    // "x" is not an int: the box stays open on the first argument.
+    await ui.waitFor(() => api.runner.prompting?.index === 0, 'the prompt for a');
+    assert.equal(api.runner.prompting?.param, 'a');
+    await ui.typeText('x');
+    await ui.pressKeys('Enter');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(api.runner.prompting?.index, 0, 'an invalid value is not accepted');
+
+    await answerPrompts(api, ['2', '40']);
+    const call = await nextCall(api, 'add', previous);
+    assert.equal(call.fault, null);
+    assert.equal(call.returnValue, 42);
+    assert.deepEqual(call.args.map((a) => a.display), ['2', '40']);
+    assert.ok(call.cycles !== null && call.cycles > 0n, 'the device counted cycles');
+  });
+
+  test('Rerun Last runs again with the same arguments without asking', async () => {
+    const api = await p4jit();
+    const first = await vscode.commands.executeCommand<any>('p4jit.runFunction', workspaceUri('src/basics.c'), 'add', ['20', '22']);
+    assert.equal(first?.returnValue, 42);
+    const prompts = api.runner.prompts;
+    const r = await vscode.commands.executeCommand<any>('p4jit.rerunLast');
+    assert.ok(r, 'a result');
+    assert.notEqual(r, first, 'a new call');
+    assert.equal(r.function, 'add');
+    assert.deepEqual(r.args.map((a: { display: string }) => a.display), ['20', '22']);
+    assert.equal(r.returnValue, 42);
+    assert.equal(api.runner.prompts, prompts, 'nothing was asked');
+  });
+
+  test('remembers the arguments per function: Enter accepts them', async function () {
+    if (!ui.uiDriverAvailable()) this.skip();
+    const api = await p4jit();
+    await vscode.commands.executeCommand('p4jit.runFunction', workspaceUri('src/basics.c'), 'add', ['3', '4']);
+    const previous = api.device.history()[0];
+    const running = vscode.commands.executeCommand('p4jit.runFunction', workspaceUri('src/basics.c'), 'add');
+    for (const index of [0, 1]) {
+      await ui.waitFor(() => api.runner.prompting?.index === index, `the prompt for argument ${index}`);
+      await ui.pressKeys('Enter');
+    }
+    await running;
+    const call = await nextCall(api, 'add', previous);
+    assert.deepEqual(call.args.map((a) => a.display), ['3', '4']);
+    assert.equal(call.returnValue, 7);
+  });
+
+  test('copies arrays back and returns floats', async () => {
+    const r = await vscode.commands.executeCommand<any>('p4jit.runFunction', workspaceUri('src/basics.c'), 'scale', ['[1, 2, 3]', '3', '2']);
+    assert.ok(r, 'a result');
+    assert.equal(r.fault, null);
+    assert.equal(r.returnValue, 12);
+    assert.deepEqual(r.arrays.x, [2, 4, 6]);
+  });
+
+  test('captures what the function printed', async () => {
+    const r = await vscode.commands.executeCommand<any>('p4jit.runFunction', workspaceUri('src/basics.c'), 'shout', ['2']);
+    assert.ok(r, 'a result');
+    assert.equal(r.returnValue, 2);
+    assert.equal(r.output, 'hello 0\nhello 1\n');
+  });
+});

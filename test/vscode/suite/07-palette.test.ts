@@ -1,0 +1,69 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+
+import { answerPrompts, nextCall, openAt, p4jit, ui, until, workspaceUri } from './helpers.js';
+
+suite('command palette', () => {
+  test('Upload, Call Loaded Function and Free, driven as a user would', async function () {
+    if (!ui.uiDriverAvailable()) this.skip();
+    const api = await p4jit();
+    await vscode.commands.executeCommand('p4jit.freeAll');
+    assert.deepEqual(api.device.loadedFunctions(), []);
+
+    await openAt('src/basics.c', 'return a + b;');
+    const previous = api.device.history()[0];
+    await ui.palette('P4-JIT: Upload Function (Load Without Running)');
+    const loaded = await until(() => api.device.loadedFunctions().find((f) => f.name === 'add'), 'add to be loaded', 120_000);
+    assert.equal(loaded.stale, false);
+    assert.equal(api.device.history()[0], previous, 'uploading does not call');
+
+    await ui.palette('P4-JIT: Call Loaded Function…');
+    await ui.pickQuickItem('add');
+    await answerPrompts(api, ['5', '6']);
+    const call = await nextCall(api, 'add', previous);
+    assert.equal(call.returnValue, 11);
+
+    const allocations = await api.device.current!.allocations();
+    assert.ok(allocations.some((a) => a.addr === loaded.addr && a.owner === 'add'), 'its code is allocated on the device');
+    await ui.palette('P4-JIT: Free Loaded Function…');
+    await ui.pickQuickItem('add');
+    await ui.waitFor(() => !api.device.loadedFunctions().some((f) => f.name === 'add'), 'add to be freed');
+    const after = await api.device.current!.allocations();
+    assert.ok(!after.some((a) => a.addr === loaded.addr), 'its code was freed on the device');
+  });
+
+  test('Free All frees every loaded function on the device', async () => {
+    const api = await p4jit();
+    const uri = workspaceUri('src/basics.c');
+    await vscode.commands.executeCommand('p4jit.upload', uri, 'answer');
+    await vscode.commands.executeCommand('p4jit.upload', uri, 'add');
+    assert.equal(api.device.loadedFunctions().length, 2);
+    await vscode.commands.executeCommand('p4jit.freeAll');
+    assert.deepEqual(api.device.loadedFunctions(), []);
+    assert.deepEqual(await api.device.current!.allocations(), []);
+  });
+
+  test('Ping and Show Device Info talk to the device', async () => {
+    const ms = await vscode.commands.executeCommand<number>('p4jit.ping');
+    assert.equal(typeof ms, 'number');
+    const info = await vscode.commands.executeCommand<any>('p4jit.showInfo');
+    assert.ok(info, 'INFO answered');
+    assert.ok(info.maxArgs > 0);
+    assert.ok(info.protocolVersion >= 2);
+  });
+
+  test('Show Disassembly opens a listing of a loaded function', async () => {
+    const api = await p4jit();
+    const uri = workspaceUri('src/basics.c');
+    const fn = await vscode.commands.executeCommand<any>('p4jit.upload', uri, 'answer');
+    assert.ok(fn, 'answer loaded');
+    const editor = await vscode.commands.executeCommand<vscode.TextEditor>('p4jit.showDisassembly', fn.key);
+    assert.equal(editor.document.uri.scheme, 'p4jit-disasm');
+    const text = editor.document.getText();
+    assert.match(text, /^[0-9a-f]{8} <__p4jit_entry>:$/m, 'the entry the device calls');
+    assert.match(text, /^[0-9a-f]{8}:\s+c?\.?jr\s+ra$/m, 'its instructions, with their device addresses');
+    assert.ok(text.includes(`${fn.addr.toString(16)}`.slice(0, 6)), 'linked at the address the device allocated');
+    assert.match(text, /answer\(\)/, 'source lines are interleaved');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+});
