@@ -169,7 +169,7 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
     case 'connect':
       return { type: value.type };
     case 'freeAllocation':
-      return isUint32(value.addr) ? { type: 'freeAllocation', addr: value.addr } : undefined;
+      return isUint32(value.addr) ? { type: 'freeAllocation', addr: value.addr >>> 0 /* -0 becomes 0 */ } : undefined;
     case 'freeFunction':
     case 'runFunction':
       return isFunctionName(value.name) ? { type: value.type, name: value.name } : undefined;
