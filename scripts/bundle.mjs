@@ -40,7 +40,8 @@ const result = await esbuild.build({
   external: ['vscode', ...RUNTIME_PACKAGES],
   // ES modules in the bundle (ours, web-tree-sitter) ask import.meta.url where they are.
   define: { 'import.meta.url': 'importMetaUrl' },
-  banner: { js: 'const importMetaUrl = require("url").pathToFileURL(__filename).href;' },
+  // the load start lets the extension report activation including the bundle's own evaluation
+  banner: { js: 'const __p4jitLoadStart = performance.now(); const importMetaUrl = require("url").pathToFileURL(__filename).href;' },
   sourcemap: true,
   sourcesContent: false,
   minify: process.argv.includes('--minify'),
