@@ -70,7 +70,9 @@ export interface LoadedFunction {
   file: string;
   signature: FunctionSignature;
   addr: number;
+  /** Bytes of code and data, and bytes allocated for them (more after a single-link reload). */
   size: number;
+  allocSize: number;
   entry: number;
   elfPath: string;
   /** The device was lost or reset since the load: the code is gone, never call it. */

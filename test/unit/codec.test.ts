@@ -103,3 +103,16 @@ test('property: every single-byte corruption is detected', () => {
     }),
   );
 });
+
+test('property: the word-at-a-time checksum equals the plain byte sum, at any alignment', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 0, max: 7 }), (bytes, offset) => {
+      const backing = Buffer.alloc(bytes.length + offset);
+      backing.set(bytes, offset);
+      const view = backing.subarray(offset);
+      const plain = [...bytes].reduce((s, b) => s + b, 0) & 0xffff;
+      assert.equal(checksum(view), plain);
+    }),
+  );
+  assert.equal(checksum(Buffer.alloc(1 << 20, 0xff)), (0xff * (1 << 20)) & 0xffff);
+});
