@@ -14,6 +14,7 @@ import { DeviceClient } from '../extension/device/client.js';
 import { Emulator } from '../extension/emulator/launcher.js';
 import { encodeFrame, FrameDecoder } from '../extension/protocol/codec.js';
 import { Cmd, Flag, MallocCap } from '../extension/protocol/constants.js';
+import { defaultSettings } from '../extension/session/defaults.js';
 import { JitSession } from '../extension/session/jit-session.js';
 import { packageRoot } from '../extension/util/package-root.js';
 import { compileFlags } from '../toolchain/build.js';
@@ -58,16 +59,7 @@ if (opts.port) {
   console.error(`emulator boot to first answer: ${range(bootStats)} (this start ${(performance.now() - t0).toFixed(0)} ms)`);
   client = await emu.connect();
 }
-const session = new JitSession(client, {
-  firmwareElf: emu?.image,
-  optimization: '-O2',
-  extraFlags: [],
-  codeCaps: MallocCap.EXEC | MallocCap.SPIRAM | MallocCap['8BIT'],
-  dataCaps: MallocCap.SPIRAM | MallocCap['8BIT'],
-  callTimeLimitMs: 0,
-  linkFolderSources: false,
-  buildRoot: join(work, 'build'),
-});
+const session = new JitSession(client, defaultSettings({ firmwareElf: emu?.image, buildRoot: join(work, 'build') }));
 
 try {
   // ---- edit-to-result ----

@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 
-import { describeResult, DEFAULT_BUILD_ROOT } from '../extension/cli/run.js';
+import { describeResult } from '../extension/cli/run.js';
 import { Emulator } from '../extension/emulator/launcher.js';
-import { MallocCap } from '../extension/protocol/constants.js';
+import { defaultSettings } from '../extension/session/defaults.js';
 import { JitSession } from '../extension/session/jit-session.js';
 import { packageRoot } from '../extension/util/package-root.js';
 
@@ -31,16 +31,7 @@ console.log(`emulated ESP32-P4 ready on ${emu.port} in ${(performance.now() - t0
 let ok = true;
 try {
   const client = await emu.connect();
-  const session = new JitSession(client, {
-    firmwareElf: emu.image,
-    optimization: '-O2',
-    extraFlags: [],
-    codeCaps: MallocCap.EXEC | MallocCap.SPIRAM | MallocCap['8BIT'],
-    dataCaps: MallocCap.SPIRAM | MallocCap['8BIT'],
-    callTimeLimitMs: 0,
-    linkFolderSources: false,
-    buildRoot: DEFAULT_BUILD_ROOT,
-  });
+  const session = new JitSession(client, defaultSettings({ firmwareElf: emu.image }));
   console.log(`compiler: ${session.toolchain.gcc}\n`);
 
   const dot = await session.run(file, 'dot_product', [JSON.stringify(a), JSON.stringify(b), String(a.length)]);

@@ -1,19 +1,17 @@
 /** p4jit run <file.c> <function> [arg ...]: compile, load, call, print. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import { ArgumentError, parseArguments } from '../../toolchain/args.js';
 import { checkRunTarget } from '../../toolchain/function-build.js';
 import { findFunction, SignatureError } from '../../toolchain/signature.js';
 import { gdbInstructions } from '../emulator/qemu-args.js';
-import { MallocCap } from '../protocol/constants.js';
+import { defaultSettings } from '../session/defaults.js';
 import { JitSession } from '../session/jit-session.js';
 import type { CallResult } from '../session/types.js';
 import { closeDevice, openDevice, type DeviceFlags } from './device.js';
 import { UsageError, type CliValues } from './main.js';
 
-export const DEFAULT_BUILD_ROOT = join(tmpdir(), 'p4jit-build');
+export { DEFAULT_BUILD_ROOT } from '../session/defaults.js';
 
 function json(r: CallResult): string {
   return JSON.stringify({
@@ -57,17 +55,14 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
   await checkCall(file, name, args);
   const h = await openDevice(flags);
   try {
-    const session = new JitSession(h.client, {
+    const session = new JitSession(h.client, defaultSettings({
       toolchainPath: v.toolchain,
       firmwareElf: v['firmware-elf'] ?? h.emulator?.image,
       optimization: v.O ? `-O${v.O.replace(/^-?O/, '')}` : '-O2',
       extraFlags: v.flag ?? [],
-      codeCaps: MallocCap.EXEC | MallocCap.SPIRAM | MallocCap['8BIT'],
-      dataCaps: MallocCap.SPIRAM | MallocCap['8BIT'],
       callTimeLimitMs: timeLimit,
       linkFolderSources: !!v['link-folder'],
-      buildRoot: DEFAULT_BUILD_ROOT,
-    });
+    }));
     try {
       if (flags.gdbPort !== undefined) await waitForDebugger(session, file, name, flags.gdbPort, h.emulator?.image);
       const r = await session.run(file, name, args);
