@@ -13,8 +13,9 @@ export interface SourceLocation {
 }
 
 export async function addressToLine(toolchain: Toolchain, elfPath: string, address: number): Promise<SourceLocation | undefined> {
-  const r = await execa(`${toolchain.prefix}addr2line`, ['-e', elfPath, '-f', '-C', `0x${(address >>> 0).toString(16)}`], { reject: false });
+  const r = await execa(`${toolchain.prefix}addr2line`, ['-e', elfPath, '-f', '-C', '-i', `0x${(address >>> 0).toString(16)}`], { reject: false });
   if (r.exitCode !== 0) return undefined;
+  // with -i the innermost inlined frame comes first: the user's line, not the wrapper's
   const [fn, loc] = r.stdout.split('\n');
   const m = /^(.*):(\d+)(?: \(discriminator \d+\))?$/.exec(loc ?? '');
   if (!m || m[1] === '??' || m[2] === '0') return undefined;

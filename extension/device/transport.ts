@@ -42,9 +42,9 @@ export class SerialTransport implements Transport {
     if (this.closed) return Promise.reject(new DisconnectedError(`${this.port.path} is closed`));
     return new Promise((resolve, reject) => {
       this.port.write(data, (err) => {
-        if (err) return reject(new DisconnectedError(`write to ${this.port.path} failed: ${err.message}`));
+        if (err) return reject(this.lost(err, ' while writing'));
         // wait for the OS to take the bytes: back-pressure instead of an unbounded queue
-        this.port.drain((e) => (e ? reject(new DisconnectedError(`write to ${this.port.path} failed: ${e.message}`)) : resolve()));
+        this.port.drain((e) => (e ? reject(this.lost(e, ' while writing')) : resolve()));
       });
     });
   }
@@ -66,10 +66,20 @@ export class SerialTransport implements Transport {
     this.finish();
   }
 
+  /**
+   * When the other end goes (a board unplugged or reset, QEMU gone), serialport's poller fails
+   * at once with EBADF/EIO and the port closes; a write fails the same way. Both become one
+   * DisconnectedError that says what it means.
+   */
+  private lost(err: Error, doing = ''): DisconnectedError {
+    return new DisconnectedError(`lost ${this.port.path}${doing} (${err.message}): the device was unplugged or reset, or the emulator stopped`);
+  }
+
   private finish(err?: Error): void {
     if (this.closed) return;
     this.closed = true;
-    for (const fn of this.closeHandlers) fn(err);
+    const e = err ? this.lost(err) : undefined;
+    for (const fn of this.closeHandlers) fn(e);
   }
 }
 

@@ -77,7 +77,8 @@ export function errText(code: number): string {
 }
 
 export function cmdName(cmd: number): string {
-  return Object.entries(Cmd).find(([, v]) => v === cmd)?.[0].toUpperCase() ?? `0x${cmd.toString(16).padStart(2, '0')}`;
+  const name = Object.entries(Cmd).find(([, v]) => v === cmd)?.[0];
+  return name ? name.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() : `0x${cmd.toString(16).padStart(2, '0')}`;
 }
 
 /** ESP-IDF heap capability bits (esp_heap_caps.h). */

@@ -34,6 +34,9 @@ export class JitSession extends EventEmitter {
   private firmwareChecked = false;
 
   private current: DeviceClient;
+  private unwatch: () => void = () => undefined;
+  /** The bytes uploaded for each function, to recognise it on the device after a reconnect. */
+  private readonly images = new Map<string, Buffer>();
 
   constructor(client: DeviceClient, readonly settings: SessionSettings) {
     super();
@@ -46,23 +49,39 @@ export class JitSession extends EventEmitter {
   }
 
   private watch(client: DeviceClient): void {
-    client.on('output', (text: string) => this.emit('output', text));
-    client.on('disconnect', () => this.markAllStale());
+    const onOutput = (text: string) => this.emit('output', text);
+    const onDisconnect = () => this.markAllStale();
+    client.on('output', onOutput);
+    client.on('disconnect', onDisconnect);
+    // a connection left behind must not mark what was loaded through its successor stale
+    this.unwatch = () => {
+      client.off('output', onOutput);
+      client.off('disconnect', onDisconnect);
+    };
   }
 
   /**
    * Continues on a new connection to the device (after an unplug, a reboot, a new emulator).
-   * What the device still holds — same address, same size in its allocation table — stays
-   * loaded; everything else is stale and gets reloaded on its next run.
+   * What the device still holds — the same allocation with the same code in it — stays loaded;
+   * everything else is stale and gets reloaded on its next run. (A new device can have another
+   * allocation at the same address and size: only the bytes tell the function is still there.)
    */
   async reconnect(client: DeviceClient): Promise<void> {
+    this.unwatch();
     this.current = client;
     this.watch(client);
     this.firmwareChecked = false;
     const live = client.has(DeviceCap.ListAllocs) ? await client.listAllocs() : [];
     const holds = (addr: number, size: number) => live.some((a) => a.addr === addr && a.size === size);
-    for (const fn of this.functions.values()) fn.stale = !holds(fn.addr, fn.size);
-    if (this.arena && !holds(this.arena.addr, this.arena.size)) this.arena = null;
+    let sameDevice = false;
+    for (const fn of this.functions.values()) fn.stale = true; // until its bytes are seen (a read may fail)
+    for (const fn of this.functions.values()) {
+      const image = this.images.get(fn.key);
+      fn.stale = !(image && holds(fn.addr, fn.allocSize) && (await client.read(fn.addr, image.length)).equals(image));
+      sameDevice ||= !fn.stale;
+    }
+    // the arena's bytes identify nothing: keep it only on a device shown to be the same one
+    if (this.arena && !(sameDevice && holds(this.arena.addr, this.arena.size))) this.arena = null;
     this.emit('changed');
   }
 
@@ -105,19 +124,22 @@ export class JitSession extends EventEmitter {
     const built = await this.build(file, name);
     const old = this.functions.get(key);
     if (old && !old.stale && old.buildKey === built.key) return old;
-    if (old) await this.forget(old);
     const code = await loadObjects(this.client, built.objects, {
       name,
       sources: [],
       caps: this.settings.codeCaps,
       build: { toolchain: this.toolchain, buildDir: built.buildDir, firmwareElf: this.firmwareElf() },
+      sizeHint: old?.size, // a reload: one link instead of two while the code still fits
     });
+    // the old version goes only once the new one is in: a failed rebuild keeps the working code
+    if (old) await this.forget(old);
     const fn: LoadedFunction = {
       key, name, file: resolve(file), signature: built.signature,
-      addr: code.addr, size: code.size, entry: code.entry, elfPath: code.link.elfPath,
+      addr: code.addr, size: code.size, allocSize: code.allocSize, entry: code.entry, elfPath: code.link.elfPath,
       stale: false, buildKey: built.key,
     };
     this.functions.set(key, fn);
+    this.images.set(key, code.link.image);
     this.emit('changed');
     return fn;
   }
@@ -191,6 +213,7 @@ export class JitSession extends EventEmitter {
 
   private async forget(fn: LoadedFunction): Promise<void> {
     this.functions.delete(fn.key);
+    this.images.delete(fn.key);
     if (!fn.stale && this.client.connected) await this.client.free(fn.addr).catch(() => undefined);
   }
 
