@@ -393,6 +393,7 @@ export class DeviceClient extends EventEmitter {
     return setTimeout(() => {
       if (this.waiter !== waiter || this.bytesReceived !== received || this.closedError) return;
       this.stats.nudges++;
+      this.lastSendAt = Date.now(); // resync keeps quiet for long enough after this too
       this.transport.write(NUDGE).catch(() => undefined); // a lost link is reported by onClose
     }, this.nudgeMs);
   }
@@ -429,13 +430,13 @@ export class DeviceClient extends EventEmitter {
         if (this.waiter !== waiter) return;
         this.waiter = null;
         clearTimeout(timer);
-        clearTimeout(nudge);
         if (r instanceof Error) reject(r);
         else resolve(r);
       };
       const waiter: Waiter = { kind: 'resync', nonce, settle };
       const timer = setTimeout(() => settle('silent'), waitMs);
-      const nudge = this.nudgeLater(waiter);
+      // no nudge here: the PING's own bytes complete a short frame, and the silence after it must
+      // outlast the device's inter-byte timeout so that a frame with a damaged length is abandoned
       this.waiter = waiter;
       this.send(encodeFrame(Cmd.Ping, Flag.Request, nonce), settle);
     });
