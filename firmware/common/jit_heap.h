@@ -7,6 +7,16 @@
 
 #include <stdint.h>
 
+#include "jit_protocol.h"
+
+/* the caps ESP-IDF's heap gives the ESP32-P4's regions; boards built on this allocator use them */
+#define JIT_HEAP_P4_PSRAM_CAPS                                                                        \
+    (JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_EXEC |        \
+     JIT_CAP_MALLOC_DEFAULT)
+#define JIT_HEAP_P4_INTERNAL_CAPS                                                                     \
+    (JIT_CAP_MALLOC_INTERNAL | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_DMA |       \
+     JIT_CAP_MALLOC_EXEC | JIT_CAP_MALLOC_DEFAULT)
+
 typedef struct {
     uint32_t dev_base; /* device address of the first byte */
     uint8_t *mem;      /* where that byte is in this program's memory */

@@ -238,9 +238,9 @@ int main(void)
     board_protect_memory();
     jit_sha256((const uint8_t *)__image_ro_start, (size_t)(__image_ro_end - __image_ro_start), s_image_id);
     jit_heap_init(&s_psram, (uint32_t)(uintptr_t)__psram_start, (uint8_t *)__psram_start,
-                  (uint32_t)(uintptr_t)__psram_size, BOARD_PSRAM_CAPS);
+                  (uint32_t)(uintptr_t)__psram_size, JIT_HEAP_P4_PSRAM_CAPS);
     jit_heap_init(&s_internal, (uint32_t)(uintptr_t)__internal_start, (uint8_t *)__internal_start,
-                  (uint32_t)(uintptr_t)__internal_size, BOARD_INTERNAL_CAPS);
+                  (uint32_t)(uintptr_t)__internal_size, JIT_HEAP_P4_INTERNAL_CAPS);
     board_timer_off();
     __asm__ volatile("csrw mie, %0" ::"r"(MIE_MEIE));
     board_calibrate_cycles();

@@ -10,14 +10,6 @@
 /* where the launcher's options block is loaded (reserved in link.ld) */
 #define BOARD_OPTIONS_ADDR 0x803ff000u
 
-/* caps each region answers, as ESP-IDF's heap would on an ESP32-P4 */
-#define BOARD_PSRAM_CAPS                                                                              \
-    (JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_EXEC |        \
-     JIT_CAP_MALLOC_DEFAULT)
-#define BOARD_INTERNAL_CAPS                                                                           \
-    (JIT_CAP_MALLOC_INTERNAL | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_DMA |       \
-     JIT_CAP_MALLOC_EXEC | JIT_CAP_MALLOC_DEFAULT)
-
 /* ESP-IDF esp_reset_reason_t values the emulator reports */
 #define BOARD_RESET_POWERON 1u
 #define BOARD_RESET_PANIC 4u

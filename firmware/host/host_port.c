@@ -50,7 +50,7 @@ void host_port_init(const host_port_config_t *cfg)
 {
     const uint32_t base[2] = {cfg->psram_base, cfg->internal_base};
     const uint32_t size[2] = {cfg->psram_size, cfg->internal_size};
-    const uint32_t caps[2] = {HOST_PSRAM_CAPS, HOST_INTERNAL_CAPS};
+    const uint32_t caps[2] = {JIT_HEAP_P4_PSRAM_CAPS, JIT_HEAP_P4_INTERNAL_CAPS};
     for (int i = 0; i < 2; i++) {
         if (s.mem[i] == NULL || s.mem_size[i] != size[i]) { /* kept across inits: fuzzing speed */
             free(s.mem[i]);

@@ -39,14 +39,6 @@ enum {
     HOST_OP_SLEEP = 6,
 };
 
-/* what the regions answer, as ESP-IDF's heap does on an ESP32-P4 */
-#define HOST_PSRAM_CAPS                                                                               \
-    (JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_EXEC |        \
-     JIT_CAP_MALLOC_DEFAULT)
-#define HOST_INTERNAL_CAPS                                                                            \
-    (JIT_CAP_MALLOC_INTERNAL | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_DMA |       \
-     JIT_CAP_MALLOC_EXEC | JIT_CAP_MALLOC_DEFAULT)
-
 #define HOST_PSRAM_BASE 0x48000000u
 #define HOST_INTERNAL_BASE 0x4FF00000u
 #define HOST_CPU_HZ 1000000u
