@@ -271,6 +271,9 @@ int main(void)
     for (;;) {
         size_t n;
         const uint8_t *data = s_link->receive(&n);
+        if (s_link->host_changed != NULL && s_link->host_changed()) {
+            jit_core_host_changed(&s_core);
+        }
         if (data != NULL) {
             jit_core_feed(&s_core, data, n);
             s_link->flush();

@@ -68,7 +68,8 @@ void board_irq_clear(void);
  * The byte stream the protocol runs on: the NS16550A UART, or a virtio-serial port (much faster).
  * receive() hands out the next received chunk and recycles the one handed out before;
  * write() may buffer, flush() sends what is buffered; pending() tells (without side effects)
- * whether receive() has something, so the idle loop can sleep safely.
+ * whether receive() has something, so the idle loop can sleep safely; host_changed() (NULL when
+ * the link cannot tell) reports once that a host opened or closed the port since the last ask.
  */
 typedef struct {
     const char *name;
@@ -76,6 +77,7 @@ typedef struct {
     bool (*pending)(void);
     void (*write)(const uint8_t *data, size_t len);
     void (*flush)(void);
+    bool (*host_changed)(void);
 } board_link_t;
 
 extern const board_link_t board_uart_link;

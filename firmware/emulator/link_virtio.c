@@ -115,6 +115,7 @@ static bool s_tx_busy[TX_BUFS];  /* owned by the device until it shows up in the
 static bool s_ctx_busy[CTRL_BUFS];
 static uint32_t s_tx_cur, s_tx_len, s_ctx_next;
 static bool s_port_ready;
+static bool s_host_changed; /* a host opened or closed the pty (PORT_OPEN from QEMU) */
 
 #define MMIO(r) REG32(s_base + (r))
 
@@ -255,8 +256,12 @@ static void service_control(void)
                finished its handshake would never be read) */
             vq_notify(&s_rx);
         }
-        /* otherwise the host opening or closing the pty needs no action: QEMU discards what we
-           send while nobody listens */
+        if (len >= 8 && port == PORT_ID && event == CTRL_PORT_OPEN) {
+            /* QEMU notices a host opening the pty (and announces it) before it reads a byte
+               from it: the new host's first frame is served after the core has forgotten the
+               old host. While nobody listens, QEMU discards what we send. */
+            s_host_changed = true;
+        }
         vq_post(&s_crx, (uint16_t)id, s_ctrl_rx[id], CTRL_BUF_SIZE, DESC_WRITE);
         reposted = true;
     }
@@ -417,10 +422,18 @@ bool board_virtio_init(void)
     return true;
 }
 
+static bool virtio_host_changed(void)
+{
+    bool changed = s_host_changed;
+    s_host_changed = false;
+    return changed;
+}
+
 const board_link_t board_virtio_link = {
     .name = "virtio",
     .receive = virtio_receive,
     .pending = virtio_pending,
     .write = virtio_write,
     .flush = virtio_flush,
+    .host_changed = virtio_host_changed,
 };

@@ -2,7 +2,8 @@
  * libFuzzer target: the input (format in fuzz_core.h) is fed to the P4-JIT core on the host port
  * in pieces, with the fake clock moving between them. Besides the sanitizers, it aborts when an
  * invariant breaks:
- *  - every byte the device wrote is a well-formed frame with a correct checksum;
+ *  - every byte the device wrote is a well-formed frame with a correct checksum, and a sealed
+ *    one carries a correct CRC-32; its inner reply is checked as a plain one would be;
  *  - each reply has the layout of its command, and an error code that command can give;
  *  - no reply to a protected command succeeds before authentication did;
  *  - OUTPUT frames come only right before an EXEC/CALL reply;
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "host_port.h"
+#include "jit_crc32.h"
 #include "jit_protocol.h"
 
 #define INVARIANT(cond)                                                                           \
@@ -104,7 +106,7 @@ static bool known_command(uint8_t cmd)
     case JIT_CMD_PING: case JIT_CMD_INFO: case JIT_CMD_ALLOC: case JIT_CMD_FREE:
     case JIT_CMD_WRITE_MEM: case JIT_CMD_READ_MEM: case JIT_CMD_EXEC: case JIT_CMD_CALL:
     case JIT_CMD_HEAP_INFO: case JIT_CMD_LIST_ALLOCS: case JIT_CMD_AUTH_CHALLENGE:
-    case JIT_CMD_AUTH_RESPONSE: return true;
+    case JIT_CMD_AUTH_RESPONSE: case JIT_CMD_SEALED: return true;
     default: return false;
     }
 }
@@ -112,7 +114,7 @@ static bool known_command(uint8_t cmd)
 static bool open_command(uint8_t cmd)
 {
     return cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_AUTH_CHALLENGE ||
-           cmd == JIT_CMD_AUTH_RESPONSE;
+           cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_SEALED;
 }
 
 static int region_of(uint32_t addr)
@@ -140,7 +142,7 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
         INVARIANT(cmd == JIT_CMD_FREE || cmd == JIT_CMD_WRITE_MEM || cmd == JIT_CMD_READ_MEM);
         break;
     case JIT_ERR_NOT_EXECUTABLE: case JIT_ERR_FAULT: case JIT_ERR_TIMEOUT: INVARIANT(call); break;
-    case JIT_ERR_BAD_ARGUMENT: INVARIANT(cmd == JIT_CMD_CALL); break;
+    case JIT_ERR_BAD_ARGUMENT: INVARIANT(cmd == JIT_CMD_CALL || cmd == JIT_CMD_SEALED); break;
     case JIT_ERR_AUTH_FAILED: INVARIANT(cmd == JIT_CMD_AUTH_RESPONSE); break;
     case JIT_ERR_RATE_LIMITED:
         INVARIANT(cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_CHALLENGE);
@@ -157,7 +159,7 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
 /* An OK reply: the layout its command promises. */
 static void check_ok(uint8_t cmd, const uint8_t *p, uint32_t len, uint32_t max_payload, bool authenticated)
 {
-    INVARIANT(known_command(cmd) || cmd == JIT_CMD_OUTPUT);
+    INVARIANT((known_command(cmd) && cmd != JIT_CMD_SEALED) || cmd == JIT_CMD_OUTPUT);
     INVARIANT(authenticated || open_command(cmd) || cmd == JIT_CMD_OUTPUT);
     switch (cmd) {
     case JIT_CMD_PING: case JIT_CMD_READ_MEM: INVARIANT(len <= max_payload); break;
@@ -210,6 +212,17 @@ static size_t check_output(void)
         const uint8_t *p = b + at + JIT_HEADER_SIZE;
         INVARIANT((p[plen] | (p[plen + 1] << 8)) == sum);
         INVARIANT(flags == JIT_FLAG_OK || flags == JIT_FLAG_ERROR);
+        at += JIT_HEADER_SIZE + (size_t)plen + JIT_CHECKSUM_SIZE;
+        /* SEALED with 4 bytes is a plain refusal of a damaged or short one; else it is sealed */
+        if (cmd == JIT_CMD_SEALED && !(flags == JIT_FLAG_ERROR && plen == 4)) {
+            INVARIANT(plen >= JIT_SEAL_OVERHEAD);
+            uint32_t body = plen - JIT_SEAL_CRC_SIZE;
+            INVARIANT(jit_crc32(0, p - JIT_HEADER_SIZE, JIT_HEADER_SIZE + (size_t)body) == rd32(p + body));
+            INVARIANT(p[2] == 0 && p[3] == 0);
+            cmd = p[0];
+            p += JIT_SEAL_HEADER_SIZE;
+            plen = body - JIT_SEAL_HEADER_SIZE;
+        }
         if (cmd == JIT_CMD_OUTPUT && flags == JIT_FLAG_OK) {
             output_pending = true; /* (an error with this id answers a request that used it) */
         } else {
@@ -225,7 +238,6 @@ static size_t check_output(void)
         } else {
             check_error(cmd, p, plen, authenticated);
         }
-        at += JIT_HEADER_SIZE + (size_t)plen + JIT_CHECKSUM_SIZE;
     }
     INVARIANT(!output_pending);
     return replies;

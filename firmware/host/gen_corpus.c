@@ -14,6 +14,7 @@
 #include "fuzz_core.h"
 #include "host_port.h"
 #include "jit_auth.h"
+#include "jit_crc32.h"
 #include "jit_protocol.h"
 
 #define SEED_MAX 8192
@@ -284,6 +285,59 @@ static void auth_seeds(void)
     finish("auth_rate_limit");
 }
 
+/* A SEALED request around (cmd, payload); returns what frame() returns. */
+static const uint8_t *sealed(uint8_t cmd, uint8_t seq, const void *payload, uint32_t len)
+{
+    static uint8_t inner[SEED_MAX];
+    uint32_t outer = len + JIT_SEAL_OVERHEAD;
+    uint8_t head[JIT_HEADER_SIZE] = {JIT_MAGIC0, JIT_MAGIC1, JIT_CMD_SEALED, JIT_FLAG_REQUEST};
+    put32(head + 4, outer);
+    inner[0] = cmd;
+    inner[1] = seq;
+    inner[2] = inner[3] = 0;
+    if (len) {
+        memcpy(inner + 4, payload, len);
+    }
+    put32(inner + 4 + len, jit_crc32(jit_crc32(0, head, sizeof head), inner, 4 + (size_t)len));
+    return frame(JIT_CMD_SEALED, JIT_FLAG_REQUEST, inner, outer);
+}
+
+static void seal_seeds(void)
+{
+    begin(OPT_PAYLOAD(1));
+    sealed(JIT_CMD_PING, 1, "hello", 5);
+    sealed(JIT_CMD_INFO, 2, NULL, 0);
+    uint8_t p[12];
+    put32(p, 48);
+    put32(p + 4, JIT_CAP_MALLOC_EXEC);
+    put32(p + 8, 0);
+    const uint8_t *r = sealed(JIT_CMD_ALLOC, 3, p, 12);
+    uint32_t a = r ? get32(r + 4) : 0;
+    const uint32_t ret[] = {HOST_OP_PRINT, 2, 0x0a4b4f, HOST_OP_RET, 7, 0};
+    uint8_t w[4 + sizeof ret];
+    put32(w, a);
+    memcpy(w + 4, ret, sizeof ret);
+    sealed(JIT_CMD_WRITE_MEM, 4, w, sizeof w);
+    put32(p, a);
+    put32(p + 4, 0); /* the default time limit */
+    sealed(JIT_CMD_CALL, 5, p, 8);
+    sealed(JIT_CMD_FREE, 6, w, 4);
+    sealed(JIT_CMD_SEALED, 7, "12345678", 8); /* nested: refused */
+    finish("sealed");
+
+    begin(OPT_PAYLOAD(0) | FUZZ_OPT_AUTH);
+    sealed(JIT_CMD_HEAP_INFO, 1, NULL, 0); /* not authenticated */
+    r = sealed(JIT_CMD_AUTH_CHALLENGE, 2, NULL, 0);
+    if (r != NULL) {
+        uint8_t mac[32];
+        jit_hmac_sha256((const uint8_t *)FUZZ_SECRET, strlen(FUZZ_SECRET), r + 4, 32, mac);
+        sealed(JIT_CMD_AUTH_RESPONSE, 3, mac, 32);
+    }
+    sealed(JIT_CMD_LIST_ALLOCS, 4, NULL, 0);
+    req(JIT_CMD_SEALED, "short", 5);
+    finish("sealed_auth");
+}
+
 static void parser_seeds(void)
 {
     begin(OPT_PAYLOAD(0));
@@ -328,6 +382,7 @@ int main(int argc, char **argv)
     }
     memory_seeds();
     exec_seeds();
+    seal_seeds();
     auth_seeds();
     parser_seeds();
     host_port_fini();

@@ -1,6 +1,6 @@
 /*
  * Unit tests of the P4-JIT protocol core on the host port: the frame parser here, the commands
- * in test_memory.c, test_exec.c and test_auth.c. Prints one line per failed check and ends with
+ * in test_memory.c, test_exec.c, test_auth.c and test_seal.c. Prints one line per failed check and ends with
  * "N passed, M failed"; exits 1 when anything failed.
  */
 #include <stdio.h>
@@ -9,8 +9,8 @@
 
 #include "test_util.h"
 
-extern const test_case_t memory_tests[], exec_tests[], auth_tests[];
-extern const size_t memory_test_count, exec_test_count, auth_test_count;
+extern const test_case_t memory_tests[], exec_tests[], auth_tests[], seal_tests[];
+extern const size_t memory_test_count, exec_test_count, auth_test_count, seal_test_count;
 
 static const uint8_t PING_REQ[] = {0xa5, 0x5a, 0x01, 0x00, 0x04, 0x00, 0x00, 0x00,
                                    0xca, 0xfe, 0xba, 0xbe, 0x44, 0x04};
@@ -350,8 +350,8 @@ static const test_case_t parser_tests[] = {
 
 int main(void)
 {
-    const test_case_t *const groups[] = {parser_tests, memory_tests, exec_tests, auth_tests};
+    const test_case_t *const groups[] = {parser_tests, memory_tests, exec_tests, auth_tests, seal_tests};
     const size_t counts[] = {sizeof parser_tests / sizeof parser_tests[0], memory_test_count,
-                             exec_test_count, auth_test_count};
+                             exec_test_count, auth_test_count, seal_test_count};
     return t_run_all(groups, counts, sizeof counts / sizeof counts[0]);
 }

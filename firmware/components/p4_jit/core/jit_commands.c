@@ -8,6 +8,7 @@
 #include "jit_alloc_table.h"
 #include "jit_auth.h"
 #include "jit_core.h"
+#include "jit_crc32.h"
 #include "jit_protocol.h"
 
 #define JIT_MAX_ARGS 32u
@@ -195,7 +196,7 @@ static void cmd_info(jit_core_t *core)
     memset(&b, 0, sizeof b);
     memset(out, 0, sizeof out);
     jit_port_board_info(&b);
-    uint32_t caps = b.capabilities | JIT_CAP_CALL | JIT_CAP_LIST_ALLOCS | JIT_CAP_OUTPUT;
+    uint32_t caps = b.capabilities | JIT_CAP_CALL | JIT_CAP_LIST_ALLOCS | JIT_CAP_OUTPUT | JIT_CAP_SEALED;
     if (core->cfg.auth_secret != NULL) {
         caps |= JIT_CAP_AUTH_REQUIRED;
     }
@@ -242,6 +243,30 @@ static void cmd_list_allocs(jit_core_t *core)
     jit_reply_end();
 }
 
+/*
+ * SEALED: the inner request runs only when the CRC-32 over the whole frame matches, and every
+ * frame sent while it runs is sealed with its sequence byte. A damaged frame gets a plain
+ * CHECKSUM refusal (its sequence byte cannot be trusted): the host knows it did not run.
+ */
+static void cmd_sealed(jit_core_t *core, const uint8_t *p, uint32_t len)
+{
+    uint32_t body = len - JIT_SEAL_CRC_SIZE;
+    uint32_t crc = jit_crc32(jit_crc32(0, core->header, JIT_HEADER_SIZE), p, body);
+    if (crc != rd32(p + body)) {
+        core->frames_bad++;
+        jit_reply_error(JIT_CMD_SEALED, JIT_ERR_CHECKSUM, NULL, 0);
+        return;
+    }
+    uint8_t inner = p[0];
+    jit_reply_seal(true, p[1]);
+    if (inner == JIT_CMD_SEALED || p[2] != 0 || p[3] != 0) {
+        jit_reply_error(JIT_CMD_SEALED, JIT_ERR_BAD_ARGUMENT, NULL, 0); /* no nesting; reserved 0 */
+    } else {
+        jit_core_dispatch(core, inner, p + JIT_SEAL_HEADER_SIZE, body - JIT_SEAL_HEADER_SIZE);
+    }
+    jit_reply_seal(false, 0);
+}
+
 /* Payload length each command requires: exact, or a minimum when "at_least" */
 static bool length_ok(uint8_t cmd, uint32_t len)
 {
@@ -257,6 +282,7 @@ static bool length_ok(uint8_t cmd, uint32_t len)
     case JIT_CMD_LIST_ALLOCS:
     case JIT_CMD_AUTH_CHALLENGE: return len == 0;
     case JIT_CMD_AUTH_RESPONSE: return len == 32;
+    case JIT_CMD_SEALED: return len >= JIT_SEAL_OVERHEAD;
     default: return true;
     }
 }
@@ -264,7 +290,7 @@ static bool length_ok(uint8_t cmd, uint32_t len)
 void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
     bool open_cmd = cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_AUTH_CHALLENGE ||
-                    cmd == JIT_CMD_AUTH_RESPONSE;
+                    cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_SEALED; /* its inner one is checked */
     if (!core->authenticated && !open_cmd) {
         jit_reply_error(cmd, JIT_ERR_NOT_AUTHENTICATED, NULL, 0);
         return;
@@ -286,6 +312,7 @@ void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *p, uint32_t
     case JIT_CMD_LIST_ALLOCS: cmd_list_allocs(core); break;
     case JIT_CMD_AUTH_CHALLENGE: jit_auth_challenge(core); break;
     case JIT_CMD_AUTH_RESPONSE: jit_auth_response(core, p); break;
+    case JIT_CMD_SEALED: cmd_sealed(core, p, len); break;
     default: jit_reply_error(cmd, JIT_ERR_UNKNOWN_CMD, NULL, 0); break;
     }
 }

@@ -6,9 +6,17 @@
 #include <string.h>
 
 #include "jit_core.h"
+#include "jit_crc32.h"
 #include "jit_protocol.h"
 
-static uint16_t s_tx_sum;
+/* The reply being written. While a SEALED request is served, every frame the device sends
+   (its reply, OUTPUT of the call) is sealed with the request's sequence byte. */
+static struct {
+    uint16_t sum;
+    bool sealed;
+    uint8_t seq;
+    uint32_t crc;
+} s_tx;
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -24,23 +32,49 @@ static uint16_t sum_bytes(uint16_t sum, const uint8_t *p, size_t n)
     return (uint16_t)s;
 }
 
+void jit_reply_seal(bool on, uint8_t seq)
+{
+    s_tx.sealed = on;
+    s_tx.seq = seq;
+}
+
 void jit_reply_begin(uint8_t cmd, uint8_t flags, uint32_t len)
 {
-    uint8_t h[8] = {JIT_MAGIC0, JIT_MAGIC1, cmd, flags,
-                    (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
-    s_tx_sum = sum_bytes(0, h, sizeof h);
+    if (!s_tx.sealed) {
+        uint8_t h[JIT_HEADER_SIZE] = {JIT_MAGIC0, JIT_MAGIC1, cmd, flags,
+                                      (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+        s_tx.sum = sum_bytes(0, h, sizeof h);
+        jit_port_write(h, sizeof h);
+        return;
+    }
+    uint32_t outer = len + JIT_SEAL_OVERHEAD;
+    uint8_t h[JIT_HEADER_SIZE + JIT_SEAL_HEADER_SIZE] = {
+        JIT_MAGIC0, JIT_MAGIC1, JIT_CMD_SEALED, flags,
+        (uint8_t)outer, (uint8_t)(outer >> 8), (uint8_t)(outer >> 16), (uint8_t)(outer >> 24),
+        cmd, s_tx.seq, 0, 0};
+    s_tx.sum = sum_bytes(0, h, sizeof h);
+    s_tx.crc = jit_crc32(0, h, sizeof h);
     jit_port_write(h, sizeof h);
 }
 
 void jit_reply_data(const void *data, uint32_t len)
 {
-    s_tx_sum = sum_bytes(s_tx_sum, data, len);
+    s_tx.sum = sum_bytes(s_tx.sum, data, len);
+    if (s_tx.sealed) {
+        s_tx.crc = jit_crc32(s_tx.crc, data, len);
+    }
     jit_port_write(data, len);
 }
 
 void jit_reply_end(void)
 {
-    uint8_t c[2] = {(uint8_t)s_tx_sum, (uint8_t)(s_tx_sum >> 8)};
+    if (s_tx.sealed) {
+        uint8_t c[4] = {(uint8_t)s_tx.crc, (uint8_t)(s_tx.crc >> 8), (uint8_t)(s_tx.crc >> 16),
+                        (uint8_t)(s_tx.crc >> 24)};
+        s_tx.sum = sum_bytes(s_tx.sum, c, sizeof c);
+        jit_port_write(c, sizeof c);
+    }
+    uint8_t c[2] = {(uint8_t)s_tx.sum, (uint8_t)(s_tx.sum >> 8)};
     jit_port_write(c, sizeof c);
 }
 
@@ -67,6 +101,8 @@ void jit_core_init(jit_core_t *core, const jit_core_config_t *cfg)
     core->cfg = *cfg;
     core->state = JIT_PARSE_MAGIC0;
     core->authenticated = (cfg->auth_secret == NULL);
+    jit_reply_seal(false, 0);
+    (void)jit_crc32(0, NULL, 0); /* builds the CRC table now, before any call could need it */
     if (cfg->max_allocs != 0) {
         memset(cfg->table, 0, sizeof(jit_alloc_entry_t) * cfg->max_allocs);
     }
@@ -206,6 +242,18 @@ void jit_core_feed(jit_core_t *core, const uint8_t *data, size_t len)
         }
         }
     }
+}
+
+void jit_core_host_changed(jit_core_t *core)
+{
+    /* a frame the last host left half sent is not the new host's */
+    core->state = JIT_PARSE_MAGIC0;
+    core->got = 0;
+    /* authentication belongs to the host that made it; the failure count stays, so that
+       reopening the port does not lift a rate limit */
+    core->authenticated = (core->cfg.auth_secret == NULL);
+    core->nonce_valid = false;
+    core->host_changes++;
 }
 
 void jit_core_tick(jit_core_t *core)

@@ -63,6 +63,7 @@ typedef struct {
     /* statistics */
     uint32_t frames_ok;
     uint32_t frames_bad;
+    uint32_t host_changes;
 } jit_core_t;
 
 void jit_core_init(jit_core_t *core, const jit_core_config_t *cfg);
@@ -72,11 +73,18 @@ void jit_core_feed(jit_core_t *core, const uint8_t *data, size_t len);
 void jit_core_tick(jit_core_t *core);
 /** Bytes printed by JIT code: sent as OUTPUT frames. Safe to call only while a call runs. */
 void jit_core_output(const uint8_t *data, size_t len);
+/**
+ * The port saw a host open or close the link (USB DTR change, virtio port open): drops the
+ * authentication and any half-received frame, so a new host starts from scratch.
+ */
+void jit_core_host_changed(jit_core_t *core);
 /** Frees every live allocation (used by stop). */
 void jit_core_release_all(jit_core_t *core);
 
 /* internal, shared between the core's files */
 void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *payload, uint32_t len);
+/** Seal every frame sent from now on (SEALED request being served) with seq, or stop sealing. */
+void jit_reply_seal(bool on, uint8_t seq);
 void jit_reply_begin(uint8_t cmd, uint8_t flags, uint32_t len);
 void jit_reply_data(const void *data, uint32_t len);
 void jit_reply_end(void);

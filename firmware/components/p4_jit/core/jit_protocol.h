@@ -34,6 +34,13 @@
 #define JIT_CMD_OUTPUT 0x50u /* device -> host, unsolicited */
 #define JIT_CMD_AUTH_CHALLENGE 0x60u
 #define JIT_CMD_AUTH_RESPONSE 0x61u
+#define JIT_CMD_SEALED 0x70u /* a request or reply wrapped with a sequence byte and a CRC-32 */
+
+/* SEALED payload: inner command, sequence byte, two zero bytes, inner payload, CRC-32 of the
+   whole frame up to it (header included) */
+#define JIT_SEAL_HEADER_SIZE 4u
+#define JIT_SEAL_CRC_SIZE 4u
+#define JIT_SEAL_OVERHEAD (JIT_SEAL_HEADER_SIZE + JIT_SEAL_CRC_SIZE)
 
 typedef enum {
     JIT_ERR_OK = 0,
@@ -65,6 +72,7 @@ typedef enum {
 #define JIT_CAP_AUTHENTICATED (1u << 5)
 #define JIT_CAP_ICOUNT (1u << 6)
 #define JIT_CAP_EMULATOR (1u << 7)
+#define JIT_CAP_SEALED (1u << 8)
 
 #define JIT_INFO_SIZE 112u
 #define JIT_CALL_REPLY_SIZE 20u
