@@ -19,6 +19,8 @@ void usb_transport_deinit(void);
 size_t usb_transport_read(uint8_t *buf, size_t max, TickType_t wait);
 /** Send every byte, waiting for the host while it has the port open; see the file for the rest. */
 void usb_transport_write(const uint8_t *data, size_t len);
+/** True once after a host opened or closed the port or the cable was unplugged. */
+bool usb_transport_host_changed(void);
 /** A writer blocked on a host that does not read gives up (the engine is stopping). */
 void usb_transport_cancel_writes(void);
 

@@ -272,6 +272,9 @@ void jit_protocol_serve(const jit_core_config_t *cfg, const volatile bool *stop)
     /* stop only between frames: never with a request half received */
     while (!(*stop && s_core.state == JIT_PARSE_MAGIC0)) {
         size_t n = usb_transport_read(s_rx_chunk, sizeof s_rx_chunk, poll);
+        if (usb_transport_host_changed()) {
+            jit_core_host_changed(&s_core); /* the new host authenticates afresh */
+        }
         if (n > 0) {
             jit_core_feed(&s_core, s_rx_chunk, n);
         } else {

@@ -12,6 +12,10 @@
  *
  * Transmit: tinyusb_cdcacm_write_queue() takes what fits in TinyUSB's TX FIFO; the rest waits
  * until TinyUSB reports a finished IN transfer (tud_cdc_tx_complete_cb).
+ *
+ * Host changes: a host opening or closing the port changes DTR, and unplugging the cable
+ * detaches the device (TinyUSB clears the line state then without a DTR callback). Both raise
+ * s_host_changed for the protocol task, which makes the core forget the old host.
  */
 #include <inttypes.h>
 
@@ -36,6 +40,7 @@ static SemaphoreHandle_t s_tx_done; /* given after every finished IN transfer */
 static volatile bool s_rx_held_back; /* TinyUSB's FIFO may still hold bytes that did not fit */
 static volatile bool s_closing;
 static volatile bool s_tx_cancelled; /* the engine is stopping: a blocked writer gives up */
+static volatile bool s_host_changed; /* set from TinyUSB's task, taken by the protocol task */
 static uint8_t s_rx_chunk[512];     /* used under s_rx_lock only */
 static uint32_t s_tx_discarded;     /* bytes written while no host had the port open */
 
@@ -73,6 +78,28 @@ static void on_cdc_rx(int itf, cdcacm_event_t *event)
     pull_from_usb();
 }
 
+static void on_line_state(int itf, cdcacm_event_t *event)
+{
+    (void)itf;
+    (void)event; /* DTR up (a host opened the port) or down (it closed it): a new host either way */
+    s_host_changed = true;
+}
+
+static void on_usb_event(tinyusb_event_t *event, void *arg)
+{
+    (void)arg;
+    if (event->id == TINYUSB_EVENT_DETACHED) {
+        s_host_changed = true;
+    }
+}
+
+bool usb_transport_host_changed(void)
+{
+    bool changed = s_host_changed;
+    s_host_changed = false;
+    return changed;
+}
+
 /* TinyUSB's weak callback, called from its task when an IN transfer to the host finished */
 void tud_cdc_tx_complete_cb(uint8_t itf)
 {
@@ -106,6 +133,7 @@ esp_err_t usb_transport_init(size_t stream_buffer_size)
     s_closing = false;
     s_tx_cancelled = false;
     s_rx_held_back = false;
+    s_host_changed = false;
     s_tx_discarded = 0;
 
     s_rx_stream = xStreamBufferCreate(stream_buffer_size, 1);
@@ -115,13 +143,14 @@ esp_err_t usb_transport_init(size_t stream_buffer_size)
                       "no memory for the %u-byte stream buffer", (unsigned)stream_buffer_size);
     ESP_LOGI(TAG, "Stream buffer created");
 
-    const tinyusb_config_t usb_cfg = TINYUSB_DEFAULT_CONFIG();
+    const tinyusb_config_t usb_cfg = TINYUSB_DEFAULT_CONFIG(on_usb_event);
     ESP_GOTO_ON_ERROR(tinyusb_driver_install(&usb_cfg), err, TAG, "TinyUSB driver install failed");
     ESP_LOGI(TAG, "TinyUSB driver installed");
 
     const tinyusb_config_cdcacm_t acm_cfg = {
         .cdc_port = CDC_PORT,
         .callback_rx = on_cdc_rx,
+        .callback_line_state_changed = on_line_state,
     };
     ESP_GOTO_ON_ERROR(tinyusb_cdcacm_init(&acm_cfg), err_driver, TAG, "CDC-ACM init failed");
     return ESP_OK;
