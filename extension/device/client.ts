@@ -1,35 +1,26 @@
 /**
- * The device client: one request in flight at a time, in arrival order, each with a timeout.
+ * The device client: the commands, one request in flight at a time, in arrival order, each with
+ * a timeout, over a Link (link.ts: how damage on the wire is kept from becoming a result).
  *
- * How a noisy or broken link is kept from ever turning into a wrong answer:
- * - While a request waits, the device sends nothing but its reply (and OUTPUT frames during a
- *   call). Anything else — a corrupt frame, stray bytes, a reply to another command, a PING echo
- *   that is not ours — fails the request with a ProtocolError instead of being taken as the answer.
- * - After any failure the link is resynchronised before the next request: PINGs carrying fresh
- *   nonces until one comes back intact, so late replies are drained and dropped first.
  * - Every reply is checked for its exact shape.
- * - Lost bytes are noticed early: a reply that stops halfway fails after replyStallMs, and a
- *   request with no answer gets a few zero bytes behind it (nudgeMs), which make a device that
- *   still waits for the lost bytes refuse the frame with CHECKSUM.
  * - A request is retried only where a retry cannot change the outcome: when the device proves it
  *   did not execute it (it answered CHECKSUM, or PAYLOAD_TOO_LARGE for a frame that fits), and for
  *   idempotent commands (PING, INFO, READ_MEM, WRITE_MEM of the same bytes, HEAP_INFO,
  *   LIST_ALLOCS, AUTH_CHALLENGE). ALLOC, FREE, EXEC, CALL and AUTH_RESPONSE whose reply is lost
  *   fail: the device may have executed them, and only the caller can reconcile (LIST_ALLOCS).
- * The limit of the protocol itself: its checksum is a 16-bit byte sum. It catches any one changed
- * byte, but two changes in one frame can cancel out, and a frame shifted by a lost and a
- * doubled byte can keep its sum (test/e2e/link-faults.test.ts measures it).
+ * - Requests are SEALED (CRC-32 and a sequence number) when the device offers it.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
-import { encodeFrame, FrameDecoder, type Frame } from '../protocol/codec.js';
-import { Cmd, cmdName, DeviceCap, Err, Flag, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { Cmd, cmdName, DeviceCap, Err, Flag, PROTOCOL_VERSION, SEAL_OVERHEAD } from '../protocol/constants.js';
+import { canSeal } from '../protocol/seal.js';
 import {
   INFO_SIZE, parseAllocList, parseCallReply, parseHeapInfo, parseInfo, u32s,
   type AllocEntry, type CallReply, type DeviceInfo, type HeapInfo,
 } from '../protocol/payloads.js';
 import { DeviceError, DisconnectedError, ProtocolError, TimeoutError } from './errors.js';
+import { Link, type LinkStats } from './link.js';
 import { SerialTransport, type Transport } from './transport.js';
 
 export interface ClientOptions {
@@ -60,6 +51,8 @@ export interface ClientOptions {
    * bytes before a magic.
    */
   nudgeMs?: number;
+  /** Seal requests (CRC-32) when the device can; false keeps the seed's 16-bit sum only. */
+  seal?: boolean;
 }
 
 export interface RequestOptions {
@@ -67,45 +60,24 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** Who is waiting for the device: a request (strict), or a resynchronising PING. */
-type Waiter =
-  | { kind: 'request'; cmd: number; echo?: Buffer; settle(r: Frame | Error): void }
-  | { kind: 'resync'; nonce: Buffer; settle(r: 'ok' | 'damaged' | 'silent' | Error): void };
-
 /** Max payload assumed for a device that does not answer INFO (the seed's minimum buffer is 64 KiB). */
 const SEED_MAX_PAYLOAD = 64 * 1024;
 
 /** Commands whose repetition leaves the device as one execution would. */
-const IDEMPOTENT = new Set<number>([Cmd.Ping, Cmd.Info, Cmd.ReadMem, Cmd.WriteMem, Cmd.HeapInfo, Cmd.ListAllocs, Cmd.AuthChallenge]);
+const IDEMPOTENT = new Set<number>([Cmd.Ping, Cmd.Info, Cmd.ReadMem, Cmd.WriteMem, Cmd.HeapInfo, Cmd.ListAllocs, Cmd.AuthChallenge, Cmd.AuthEnd]);
 
 const EMPTY = Buffer.alloc(0);
-/**
- * Filler for a frame the device still waits for: zeros complete it with a checksum that cannot
- * match (any frame sums to 256 or more; only a long one can wrap, by a 1 in 65536 chance).
- */
-const NUDGE = Buffer.alloc(8);
 
 export class DeviceClient extends EventEmitter {
-  private decoder = new FrameDecoder();
-  private waiter: Waiter | null = null;
+  private readonly link: Link;
   private queue: Promise<unknown> = Promise.resolve();
-  private needResync = false;
-  /** The last failure was a timeout: the device may still be collecting a frame. */
-  private maybeMidFrame = false;
-  private lastSendAt = 0;
-  private closedError: Error | null = null;
   /** INFO of the device, or null for a device that only speaks the seed's seven commands. */
   info: DeviceInfo | null = null;
   readonly timeoutMs: number;
   private readonly callSlackMs: number;
   private readonly retries: number;
   private readonly resyncIntervalMs: number;
-  private readonly replyStallMs: number;
-  private readonly nudgeMs: number;
-  private stallTimer: NodeJS.Timeout | undefined;
-  private bytesReceived = 0;
-  /** Statistics, for tests and benchmarks. */
-  readonly stats = { requests: 0, staleFrames: 0, badFrames: 0, strayBytes: 0, resyncs: 0, retries: 0, nudges: 0 };
+  private readonly seal: boolean;
 
   constructor(readonly transport: Transport, opts: ClientOptions = {}) {
     super();
@@ -113,10 +85,25 @@ export class DeviceClient extends EventEmitter {
     this.callSlackMs = opts.callSlackMs ?? 2000;
     this.retries = opts.retries ?? 2;
     this.resyncIntervalMs = opts.resyncIntervalMs ?? 700;
-    this.replyStallMs = opts.replyStallMs ?? 500;
-    this.nudgeMs = opts.nudgeMs ?? 200;
-    transport.onData((chunk) => this.onBytes(chunk));
-    transport.onClose((err) => this.onClosed(err));
+    this.seal = opts.seal ?? true;
+    this.link = new Link(transport, {
+      resyncIntervalMs: this.resyncIntervalMs,
+      replyStallMs: opts.replyStallMs ?? 500,
+      nudgeMs: opts.nudgeMs ?? 200,
+    }, {
+      output: (text) => this.emit('output', text),
+      disconnect: (e) => this.emit('disconnect', e),
+    });
+  }
+
+  /** Statistics, for tests and benchmarks. */
+  get stats(): LinkStats {
+    return this.link.stats;
+  }
+
+  /** Requests and replies carry a CRC-32 (the device offers SEALED frames and sealing is on). */
+  get sealed(): boolean {
+    return this.link.sealing;
   }
 
   /** Opens a port (a board's /dev/ttyACM* or an emulator's pty), waits for the device, reads INFO. */
@@ -137,7 +124,7 @@ export class DeviceClient extends EventEmitter {
   }
 
   get connected(): boolean {
-    return this.closedError === null;
+    return this.link.closedBy === null;
   }
 
   get maxPayload(): number {
@@ -147,7 +134,7 @@ export class DeviceClient extends EventEmitter {
   /** Pings until the device answers (a pty is noticed by QEMU only once a second), then reads INFO. */
   async handshake(connectTimeoutMs: number): Promise<void> {
     try {
-      await this.resync(connectTimeoutMs);
+      await this.link.resync(connectTimeoutMs);
     } catch (e) {
       throw e instanceof TimeoutError ? new TimeoutError(`no answer from ${this.transport.description} within ${connectTimeoutMs} ms: is the device running P4-JIT firmware?`) : e;
     }
@@ -166,7 +153,8 @@ export class DeviceClient extends EventEmitter {
     }
     // no valid reply is longer than this: a corrupted length is refused at once, not waited for
     const longest = Math.max(this.info.maxPayload, 4 + 12 * this.info.maxAllocs, INFO_SIZE);
-    this.decoder = new FrameDecoder(longest + 1024);
+    this.link.setLongestReply(longest + 1024);
+    this.link.sealing = this.seal && canSeal && this.has(DeviceCap.Sealed);
   }
 
   /** Time allowed for a frame carrying n bytes: the slowest link (the emulator's UART under load) moves ~10 KB/s. */
@@ -205,7 +193,7 @@ export class DeviceClient extends EventEmitter {
 
   /** Writes any length, split into frames the device can hold. */
   async write(addr: number, data: Uint8Array, opts: RequestOptions = {}): Promise<void> {
-    const chunk = this.maxPayload - 4;
+    const chunk = this.maxPayload - 4 - (this.link.sealing ? SEAL_OVERHEAD : 0);
     let off = 0;
     do {
       const part = data.subarray(off, off + chunk);
@@ -290,9 +278,23 @@ export class DeviceClient extends EventEmitter {
     return this.command(cmd, payload, opts);
   }
 
+  /** Drops the authentication on the device: whoever talks to it next must authenticate again. */
+  async endAuthentication(): Promise<void> {
+    await this.command(Cmd.AuthEnd, EMPTY, { timeoutMs: 500 }, exactLength('AUTH_END', 4));
+    if (this.info) this.info = await this.readInfo();
+  }
+
+  /**
+   * Closes the port. An authenticated host logs out first (when the link is idle), so the next
+   * host to open the port does not find the device unlocked. A board also forgets on DTR drop
+   * and USB detach; a host that vanishes without closing relies on those.
+   */
   async close(): Promise<void> {
-    if (this.closedError) return;
-    this.closedError = new DisconnectedError('the connection was closed');
+    if (this.link.closedBy) return;
+    if (this.has(DeviceCap.AuthRequired) && this.has(DeviceCap.Authenticated) && !this.link.busy) {
+      await this.endAuthentication().catch(() => undefined); // best effort: the device may be gone
+    }
+    this.link.markClosed();
     await this.transport.close();
   }
 
@@ -302,14 +304,14 @@ export class DeviceClient extends EventEmitter {
   private command(cmd: number, payload: Buffer, opts: RequestOptions, check?: (p: Buffer) => void): Promise<Buffer> {
     const run = async (): Promise<Buffer> => {
       for (let attempt = 0; ; attempt++) {
-        if (this.closedError) throw this.closedError;
-        if (this.needResync) await this.resync(Math.max(this.timeoutMs, 3 * this.resyncIntervalMs));
+        if (this.link.closedBy) throw this.link.closedBy;
+        if (this.link.needResync) await this.link.resync(Math.max(this.timeoutMs, 3 * this.resyncIntervalMs));
         try {
           const reply = await this.exchange(cmd, payload, opts);
           check?.(reply);
           return reply;
         } catch (e) {
-          if (e instanceof ProtocolError) this.needResync = true; // a frame that was not the answer
+          if (e instanceof ProtocolError) this.link.needResync = true; // a frame that was not the answer
           if (attempt >= this.retries || !this.mayRetry(cmd, payload, e, opts)) throw e;
           this.stats.retries++;
         }
@@ -335,190 +337,22 @@ export class DeviceClient extends EventEmitter {
   }
 
   private async exchange(cmd: number, payload: Buffer, opts: RequestOptions): Promise<Buffer> {
-    const frame = await this.roundTrip(cmd, payload, opts.timeoutMs ?? this.timeoutMs, opts.signal);
+    const frame = await this.link.roundTrip(cmd, payload, opts.timeoutMs ?? this.timeoutMs, opts.signal);
     if (frame.flags === Flag.Error) {
       if (frame.payload.length < 4) throw new ProtocolError(`${cmdLabel(cmd)}: error reply without an error code`);
       const code = frame.payload.readUInt32LE(0);
       const detail: number[] = [];
       for (let o = 4; o + 4 <= frame.payload.length; o += 4) detail.push(frame.payload.readUInt32LE(o));
       // the request reached the device damaged: the link is not trusted until proven again
-      if (code === Err.CHECKSUM || code === Err.PAYLOAD_TOO_LARGE) this.needResync = true;
+      if (code === Err.CHECKSUM || code === Err.PAYLOAD_TOO_LARGE) this.link.needResync = true;
       throw new DeviceError(cmd, code, detail);
     }
     return frame.payload;
   }
 
-  private roundTrip(cmd: number, payload: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Frame> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    this.stats.requests++;
-    this.decoder.reset(); // bytes left from before answer nothing we are about to ask
-    return new Promise<Frame>((resolve, reject) => {
-      const settle = (r: Frame | Error) => {
-        if (this.waiter !== waiter) return;
-        this.waiter = null;
-        clearTimeout(timer);
-        clearTimeout(nudge);
-        signal?.removeEventListener('abort', onAbort);
-        if (r instanceof Error) {
-          if (!(r instanceof DisconnectedError)) this.needResync = true;
-          this.maybeMidFrame = r instanceof TimeoutError;
-          reject(r);
-        } else {
-          resolve(r);
-        }
-      };
-      const waiter: Waiter = { kind: 'request', cmd, echo: cmd === Cmd.Ping ? payload : undefined, settle };
-      const timer = setTimeout(() => settle(new TimeoutError(`no reply to ${cmdLabel(cmd)} within ${timeoutMs} ms`)), timeoutMs);
-      const onAbort = () => settle(new TimeoutError(`${cmdLabel(cmd)} cancelled`));
-      const nudge = this.nudgeLater(waiter);
-      this.waiter = waiter;
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort);
-      this.send(encodeFrame(cmd, Flag.Request, payload), settle);
-    });
-  }
-
-  private send(frame: Buffer, onError: (e: Error) => void): void {
-    this.lastSendAt = Date.now();
-    this.transport.write(frame).then(
-      () => { this.lastSendAt = Date.now(); },
-      (e: Error) => onError(e instanceof DisconnectedError ? e : new DisconnectedError(`write to ${this.transport.description} failed: ${e.message}`)),
-    );
-  }
-
-  /** Sends the filler (see nudgeMs) if the waiter is still waiting and not a byte came back. */
-  private nudgeLater(waiter: Waiter): NodeJS.Timeout | undefined {
-    if (this.nudgeMs <= 0) return undefined;
-    const received = this.bytesReceived;
-    return setTimeout(() => {
-      if (this.waiter !== waiter || this.bytesReceived !== received || this.closedError) return;
-      this.stats.nudges++;
-      this.lastSendAt = Date.now(); // resync keeps quiet for long enough after this too
-      this.transport.write(NUDGE).catch(() => undefined); // a lost link is reported by onClose
-    }, this.nudgeMs);
-  }
-
-  /**
-   * Proves the link is in step: PINGs with fresh nonces until one comes back intact. Everything
-   * the device sent before that echo (late replies, answers to damaged frames) is dropped.
-   */
-  private async resync(budgetMs: number): Promise<void> {
-    this.stats.resyncs++;
-    const deadline = Date.now() + budgetMs;
-    if (this.maybeMidFrame) {
-      // after a timeout the device may still be collecting a frame that would swallow the PING
-      await sleep(Math.min(this.lastSendAt + this.resyncIntervalMs - Date.now(), deadline - Date.now()));
-    }
-    for (;;) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TimeoutError(`the device did not answer (resynchronising the link) within ${budgetMs} ms`);
-      // 'damaged': the device answered something mangled: ping again at once. 'silent': the PING
-      // was lost or swallowed by a frame the device was collecting, which it has abandoned by now.
-      if ((await this.pingOnce(Math.min(this.resyncIntervalMs, left))) === 'ok') break;
-    }
-    this.needResync = false;
-    this.maybeMidFrame = false;
-  }
-
-  private pingOnce(waitMs: number): Promise<'ok' | 'damaged' | 'silent'> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    this.stats.requests++;
-    this.decoder.reset();
-    const nonce = randomBytes(8);
-    return new Promise((resolve, reject) => {
-      const settle = (r: 'ok' | 'damaged' | 'silent' | Error) => {
-        if (this.waiter !== waiter) return;
-        this.waiter = null;
-        clearTimeout(timer);
-        if (r instanceof Error) reject(r);
-        else resolve(r);
-      };
-      const waiter: Waiter = { kind: 'resync', nonce, settle };
-      const timer = setTimeout(() => settle('silent'), waitMs);
-      // no nudge here: the PING's own bytes complete a short frame, and the silence after it must
-      // outlast the device's inter-byte timeout so that a frame with a damaged length is abandoned
-      this.waiter = waiter;
-      this.send(encodeFrame(Cmd.Ping, Flag.Request, nonce), settle);
-    });
-  }
-
-  private onBytes(chunk: Buffer): void {
-    clearTimeout(this.stallTimer);
-    this.bytesReceived += chunk.length;
-    for (const ev of this.decoder.push(chunk)) {
-      if (ev.kind === 'frame') {
-        this.onFrame(ev.frame);
-      } else if (ev.kind === 'garbage') {
-        this.stats.strayBytes += ev.bytes;
-        this.onDamage(`${ev.bytes} stray byte${ev.bytes === 1 ? '' : 's'} from the device`);
-      } else {
-        this.stats.badFrames++;
-        this.onDamage(ev.kind === 'bad-checksum'
-          ? `a corrupt frame from the device (checksum 0x${ev.actual.toString(16)}, expected 0x${ev.expected.toString(16)})`
-          : `a frame announcing ${ev.length} bytes, more than any valid reply`);
-      }
-    }
-    if (this.decoder.pending > 0 && this.waiter) {
-      const decoder = this.decoder;
-      this.stallTimer = setTimeout(() => {
-        if (this.decoder === decoder && decoder.pending > 0) {
-          decoder.reset();
-          this.onDamage(`a reply cut short (no byte for ${this.replyStallMs} ms)`);
-        }
-      }, this.replyStallMs);
-      this.stallTimer.unref();
-    }
-  }
-
-  /** Damage on the link never becomes a result: the request fails and the link is resynchronised. */
-  private onDamage(what: string): void {
-    const w = this.waiter;
-    if (w?.kind === 'resync') w.settle('damaged');
-    else w?.settle(new ProtocolError(`${what} while waiting for the ${cmdLabel(w.cmd)} reply`));
-  }
-
-  private onFrame(f: Frame): void {
-    if (f.cmd === Cmd.Output && f.flags === Flag.Ok) {
-      this.emit('output', f.payload.toString('utf8'));
-      return;
-    }
-    const w = this.waiter;
-    if (!w || f.flags === Flag.Request) {
-      this.stats.staleFrames++; // a late reply, or our own frame echoed back by a terminal
-      return;
-    }
-    if (w.kind === 'resync') {
-      if (f.cmd === Cmd.Ping && f.flags === Flag.Ok && f.payload.equals(w.nonce)) w.settle('ok');
-      else if (f.flags === Flag.Error) w.settle('damaged'); // the device saw a damaged frame
-      else this.stats.staleFrames++; // drained: a late reply to an earlier request
-      return;
-    }
-    if (f.flags !== Flag.Ok && f.flags !== Flag.Error) {
-      w.settle(new ProtocolError(`a ${cmdLabel(f.cmd)} frame with unknown flags 0x${f.flags.toString(16)}`));
-    } else if (f.cmd !== w.cmd) {
-      const code = f.flags === Flag.Error && f.payload.length >= 4 ? f.payload.readUInt32LE(0) : -1;
-      // a damaged request can reach the device with its command byte changed: still our refusal
-      if (code === Err.CHECKSUM || code === Err.PAYLOAD_TOO_LARGE) w.settle({ ...f, cmd: w.cmd });
-      else w.settle(new ProtocolError(`a ${cmdLabel(f.cmd)} reply while waiting for the ${cmdLabel(w.cmd)} reply`));
-    } else if (w.echo && f.flags === Flag.Ok && !f.payload.equals(w.echo)) {
-      w.settle(new ProtocolError('the PING echo differs from what was sent'));
-    } else {
-      w.settle(f);
-    }
-  }
-
-  private onClosed(err?: Error): void {
-    clearTimeout(this.stallTimer);
-    const e = new DisconnectedError(err ? `device disconnected: ${err.message}` : `device disconnected (${this.transport.description})`);
-    const wasOpen = this.closedError === null;
-    if (wasOpen) this.closedError = e;
-    this.waiter?.settle(this.closedError ?? e);
-    if (wasOpen) this.emit('disconnect', e);
-  }
-
   /** A well-formed reply whose content cannot be right: fail, and resynchronise before the next request. */
   private damaged(message: string): ProtocolError {
-    this.needResync = true;
+    this.link.needResync = true;
     return new ProtocolError(message);
   }
 
@@ -542,10 +376,6 @@ function exactLength(what: string, n: number): (p: Buffer) => void {
   return (p) => {
     if (p.length !== n) throw new ProtocolError(`${what} reply has ${p.length} bytes, expected ${n}`);
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
 const cmdLabel = cmdName;

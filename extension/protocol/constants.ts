@@ -8,6 +8,10 @@ export const MAGIC1 = 0x5a;
 export const HEADER_SIZE = 8;
 export const CHECKSUM_SIZE = 2;
 export const PROTOCOL_VERSION = 2;
+/** SEALED payload: inner command, sequence byte, two zero bytes ... CRC-32. */
+export const SEAL_HEADER_SIZE = 4;
+export const SEAL_CRC_SIZE = 4;
+export const SEAL_OVERHEAD = SEAL_HEADER_SIZE + SEAL_CRC_SIZE;
 
 export const Flag = { Request: 0x00, Ok: 0x01, Error: 0x02 } as const;
 
@@ -25,6 +29,8 @@ export const Cmd = {
   Output: 0x50,
   AuthChallenge: 0x60,
   AuthResponse: 0x61,
+  AuthEnd: 0x62,
+  Sealed: 0x70,
 } as const;
 
 export const Err = {
@@ -106,4 +112,5 @@ export const DeviceCap = {
   Authenticated: 1 << 5,
   ICount: 1 << 6,
   Emulator: 1 << 7,
+  Sealed: 1 << 8,
 } as const;

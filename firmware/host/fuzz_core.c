@@ -106,7 +106,7 @@ static bool known_command(uint8_t cmd)
     case JIT_CMD_PING: case JIT_CMD_INFO: case JIT_CMD_ALLOC: case JIT_CMD_FREE:
     case JIT_CMD_WRITE_MEM: case JIT_CMD_READ_MEM: case JIT_CMD_EXEC: case JIT_CMD_CALL:
     case JIT_CMD_HEAP_INFO: case JIT_CMD_LIST_ALLOCS: case JIT_CMD_AUTH_CHALLENGE:
-    case JIT_CMD_AUTH_RESPONSE: case JIT_CMD_SEALED: return true;
+    case JIT_CMD_AUTH_RESPONSE: case JIT_CMD_AUTH_END: case JIT_CMD_SEALED: return true;
     default: return false;
     }
 }
@@ -114,7 +114,7 @@ static bool known_command(uint8_t cmd)
 static bool open_command(uint8_t cmd)
 {
     return cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_AUTH_CHALLENGE ||
-           cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_SEALED;
+           cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_END || cmd == JIT_CMD_SEALED;
 }
 
 static int region_of(uint32_t addr)
@@ -176,7 +176,7 @@ static void check_ok(uint8_t cmd, const uint8_t *p, uint32_t len, uint32_t max_p
         }
         break;
     }
-    case JIT_CMD_FREE: case JIT_CMD_AUTH_RESPONSE: INVARIANT(len == 4 && rd32(p) == 0); break;
+    case JIT_CMD_FREE: case JIT_CMD_AUTH_RESPONSE: case JIT_CMD_AUTH_END: INVARIANT(len == 4 && rd32(p) == 0); break;
     case JIT_CMD_WRITE_MEM: INVARIANT(len == 8 && rd32(p) <= max_payload - 4 && rd32(p + 4) == 0); break;
     case JIT_CMD_EXEC: INVARIANT(len == 4); break;
     case JIT_CMD_CALL: INVARIANT(len == JIT_CALL_REPLY_SIZE); break;
@@ -234,6 +234,8 @@ static size_t check_output(void)
             check_ok(cmd, p, plen, max_payload, authenticated);
             if (cmd == JIT_CMD_AUTH_RESPONSE) {
                 authenticated = true;
+            } else if (cmd == JIT_CMD_AUTH_END) {
+                authenticated = !(s_options & FUZZ_OPT_AUTH);
             }
         } else {
             check_error(cmd, p, plen, authenticated);

@@ -334,6 +334,8 @@ static void seal_seeds(void)
         sealed(JIT_CMD_AUTH_RESPONSE, 3, mac, 32);
     }
     sealed(JIT_CMD_LIST_ALLOCS, 4, NULL, 0);
+    req(JIT_CMD_AUTH_END, NULL, 0);
+    req(JIT_CMD_LIST_ALLOCS, NULL, 0); /* not authenticated any more */
     req(JIT_CMD_SEALED, "short", 5);
     finish("sealed_auth");
 }

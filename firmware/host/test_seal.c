@@ -1,4 +1,4 @@
-/* Tests of CRC-32, SEALED frames, and what a change of host resets. */
+/* Tests of CRC-32, SEALED frames, and what AUTH_END and a change of host reset. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -303,6 +303,28 @@ static void test_host_change_keeps_rate_limit(void)
     CHECK_EQ(err_of(request(JIT_CMD_AUTH_CHALLENGE, NULL, 0)), JIT_ERR_RATE_LIMITED);
 }
 
+static void test_auth_end(void)
+{
+    fx_options_t o = fx_defaults();
+    o.secret = "s3cret";
+    fx_setup(&o);
+    reply_t r = request(JIT_CMD_AUTH_CHALLENGE, NULL, 0);
+    if (!is_ok(r, JIT_CMD_AUTH_CHALLENGE, 32)) {
+        return;
+    }
+    uint8_t mac[32];
+    jit_hmac_sha256((const uint8_t *)"s3cret", 6, r.payload, 32, mac);
+    CHECK(is_ok(request(JIT_CMD_AUTH_RESPONSE, mac, 32), JIT_CMD_AUTH_RESPONSE, 4));
+    CHECK(is_ok(request(JIT_CMD_HEAP_INFO, NULL, 0), JIT_CMD_HEAP_INFO, 16));
+    r = request(JIT_CMD_AUTH_END, NULL, 0);
+    if (is_ok(r, JIT_CMD_AUTH_END, 4)) {
+        CHECK_EQ(get32(r.payload), 0);
+    }
+    CHECK_EQ(err_of(request(JIT_CMD_HEAP_INFO, NULL, 0)), JIT_ERR_NOT_AUTHENTICATED);
+    CHECK(is_ok(request(JIT_CMD_AUTH_END, NULL, 0), JIT_CMD_AUTH_END, 4)); /* allowed, and harmless, any time */
+    CHECK_EQ(err_of(request(JIT_CMD_AUTH_END, "x", 1)), JIT_ERR_BAD_LENGTH);
+}
+
 static void test_host_change_without_auth(void)
 {
     fx_setup(NULL);
@@ -321,6 +343,7 @@ const test_case_t seal_tests[] = {
     {"sealed_requests_obey_auth", test_sealed_requests_obey_auth},
     {"host_change_drops_auth_and_partial_frame", test_host_change_drops_auth_and_partial_frame},
     {"host_change_keeps_rate_limit", test_host_change_keeps_rate_limit},
+    {"auth_end", test_auth_end},
     {"host_change_without_auth", test_host_change_without_auth},
 };
 const size_t seal_test_count = sizeof seal_tests / sizeof seal_tests[0];

@@ -150,6 +150,18 @@ describe('authentication', () => {
     await client.free(a);
   });
 
+  test('authentication belongs to its host: a new connection starts unauthenticated, and finds the allocations', async () => {
+    assert.ok(client.has(DeviceCap.Authenticated));
+    const kept = await client.alloc(48, DATA_CAPS);
+    await client.close();
+    client = await DeviceClient.attach(wire = new RecordingLink(await SerialTransport.open(emu.port)));
+    assert.ok(client.has(DeviceCap.AuthRequired) && !client.has(DeviceCap.Authenticated), 'the new host is not authenticated');
+    await assert.rejects(client.heapInfo(), refusedWith(Err.NOT_AUTHENTICATED));
+    await client.authenticate(SECRET);
+    assert.ok((await client.listAllocs()).some((a) => a.addr === kept && a.size === 48), 'the allocation survived the change of host');
+    await client.free(kept);
+  });
+
   test('the secret never crossed the wire: only HMACs of device nonces', () => {
     const sent = wire.bytes;
     assert.ok(sent.length > 0);
@@ -176,10 +188,13 @@ describe('the CLI with a device that requires authentication', () => {
     const env = await cli(['ping', '--port', emu.port], { P4JIT_SECRET: SECRET });
     assert.equal(env.code, 0, env.stderr);
     assert.match(env.stdout, /answered in/);
+    const next = await cli(['ping', '--port', emu.port]);
+    assert.equal(next.code, 1, 'the next process does not inherit the authentication');
+    assert.match(next.stderr, /the device requires authentication/);
   });
 
   test('--secret works', async () => {
-    const emu = await start({ secret: SECRET }); // a fresh device: the previous one is authenticated now
+    const emu = await start({ secret: SECRET });
     const r = await cli(['ping', '--port', emu.port, '--secret', SECRET]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /answered in/);

@@ -6,6 +6,7 @@
  */
 import type { Transport } from '../../extension/device/transport.js';
 import { FrameDecoder } from '../../extension/protocol/codec.js';
+import { Cmd } from '../../extension/protocol/constants.js';
 
 /** A small seeded generator (mulberry32): uniform floats in [0, 1). */
 export class Prng {
@@ -115,10 +116,16 @@ export interface FrameRecord {
   lengthFaults: number;
 }
 
+/** The command a frame carries: a SEALED frame's is the first byte of its payload. */
+function innerCmd(cmd: number, first: number | undefined): number {
+  return cmd === Cmd.Sealed && first !== undefined ? first : cmd;
+}
+
 /**
  * What a 16-bit byte sum cannot promise to catch: two or more faults in one frame (they can
  * cancel), or a shifted frame whose sum matches by chance.
  */
+
 export function beyondChecksum(f: FrameRecord): boolean {
   return f.faults >= 2 || f.lengthFaults >= 1;
 }
@@ -163,7 +170,7 @@ export class FaultLink implements Transport {
         this.cleanOffset += ev.bytes;
       } else if (ev.kind === 'frame') {
         const end = this.cleanOffset + 10 + ev.frame.payload.length;
-        if (this.toHost.enabled) this.frames.push({ direction: 'toHost', cmd: ev.frame.cmd, ...this.toHost.faultsIn(this.cleanOffset, end) });
+        if (this.toHost.enabled) this.frames.push({ direction: 'toHost', cmd: innerCmd(ev.frame.cmd, ev.frame.payload[0]), ...this.toHost.faultsIn(this.cleanOffset, end) });
         this.cleanOffset = end;
       }
     }
@@ -187,7 +194,7 @@ export class FaultLink implements Transport {
     const start = this.toDevice.counts.bytes;
     const out = this.toDevice.apply(data);
     if (this.toDevice.enabled) {
-      this.frames.push({ direction: 'toDevice', cmd: data[2], ...this.toDevice.faultsIn(start, start + data.length) });
+      this.frames.push({ direction: 'toDevice', cmd: innerCmd(data[2], data[8]), ...this.toDevice.faultsIn(start, start + data.length) });
     }
     return out.length ? this.inner.write(out) : Promise.resolve();
   }

@@ -211,3 +211,15 @@ void jit_auth_response(jit_core_t *core, const uint8_t *mac)
     core->authenticated = true;
     reply_status(JIT_CMD_AUTH_RESPONSE, JIT_ERR_OK);
 }
+
+void jit_auth_forget(jit_core_t *core)
+{
+    core->authenticated = (core->cfg.auth_secret == NULL);
+    core->nonce_valid = false;
+}
+
+void jit_auth_end(jit_core_t *core)
+{
+    jit_auth_forget(core);
+    reply_status(JIT_CMD_AUTH_END, JIT_ERR_OK);
+}

@@ -11,3 +11,6 @@ void jit_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, siz
 
 void jit_auth_challenge(jit_core_t *core);
 void jit_auth_response(jit_core_t *core, const uint8_t *mac);
+/** Forgets the authentication (AUTH_END, or a change of host); the failure count stays. */
+void jit_auth_forget(jit_core_t *core);
+void jit_auth_end(jit_core_t *core);

@@ -280,7 +280,8 @@ static bool length_ok(uint8_t cmd, uint32_t len)
     case JIT_CMD_HEAP_INFO:
     case JIT_CMD_INFO:
     case JIT_CMD_LIST_ALLOCS:
-    case JIT_CMD_AUTH_CHALLENGE: return len == 0;
+    case JIT_CMD_AUTH_CHALLENGE:
+    case JIT_CMD_AUTH_END: return len == 0;
     case JIT_CMD_AUTH_RESPONSE: return len == 32;
     case JIT_CMD_SEALED: return len >= JIT_SEAL_OVERHEAD;
     default: return true;
@@ -290,7 +291,8 @@ static bool length_ok(uint8_t cmd, uint32_t len)
 void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
     bool open_cmd = cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_AUTH_CHALLENGE ||
-                    cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_SEALED; /* its inner one is checked */
+                    cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_END ||
+                    cmd == JIT_CMD_SEALED; /* its inner one is checked */
     if (!core->authenticated && !open_cmd) {
         jit_reply_error(cmd, JIT_ERR_NOT_AUTHENTICATED, NULL, 0);
         return;
@@ -312,6 +314,7 @@ void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *p, uint32_t
     case JIT_CMD_LIST_ALLOCS: cmd_list_allocs(core); break;
     case JIT_CMD_AUTH_CHALLENGE: jit_auth_challenge(core); break;
     case JIT_CMD_AUTH_RESPONSE: jit_auth_response(core, p); break;
+    case JIT_CMD_AUTH_END: jit_auth_end(core); break;
     case JIT_CMD_SEALED: cmd_sealed(core, p, len); break;
     default: jit_reply_error(cmd, JIT_ERR_UNKNOWN_CMD, NULL, 0); break;
     }

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "jit_auth.h"
 #include "jit_core.h"
 #include "jit_crc32.h"
 #include "jit_protocol.h"
@@ -251,8 +252,7 @@ void jit_core_host_changed(jit_core_t *core)
     core->got = 0;
     /* authentication belongs to the host that made it; the failure count stays, so that
        reopening the port does not lift a rate limit */
-    core->authenticated = (core->cfg.auth_secret == NULL);
-    core->nonce_valid = false;
+    jit_auth_forget(core);
     core->host_changes++;
 }
 

@@ -34,6 +34,7 @@
 #define JIT_CMD_OUTPUT 0x50u /* device -> host, unsolicited */
 #define JIT_CMD_AUTH_CHALLENGE 0x60u
 #define JIT_CMD_AUTH_RESPONSE 0x61u
+#define JIT_CMD_AUTH_END 0x62u /* the host is done: authentication is dropped */
 #define JIT_CMD_SEALED 0x70u /* a request or reply wrapped with a sequence byte and a CRC-32 */
 
 /* SEALED payload: inner command, sequence byte, two zero bytes, inner payload, CRC-32 of the
