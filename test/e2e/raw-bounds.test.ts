@@ -11,7 +11,8 @@ import { after, before, test } from 'node:test';
 
 import { Emulator } from '../../extension/emulator/launcher.js';
 import { encodeFrame, type Frame } from '../../extension/protocol/codec.js';
-import { Cmd, Err, errName, Flag, MallocCap } from '../../extension/protocol/constants.js';
+import { Cmd, DeviceCap, Err, errName, Flag, MallocCap } from '../../extension/protocol/constants.js';
+import { encodeSealed, unseal } from '../../extension/protocol/seal.js';
 import { OPTIONS_ADDR } from '../../extension/emulator/qemu-args.js';
 import { parseInfo, u32s, type DeviceInfo } from '../../extension/protocol/payloads.js';
 import { RawLink } from '../helpers/raw-link.js';
@@ -215,4 +216,35 @@ test('frames that are not requests are never answered; bytes before a frame are 
   await raw.send(bad);
   await raw.send(Buffer.from([0x00, 0xa5, 0xff, 0x5a, 0xa5, 0xa5]));
   await stillAnswers('frames that are not requests and stray bytes');
+});
+
+test('SEALED: a request whose CRC-32 fails though its sum holds gets a plain CHECKSUM and does not run', async () => {
+  assert.ok(info.capabilities & DeviceCap.Sealed, 'the emulator offers SEALED frames');
+  const write = Buffer.from(encodeSealed(Cmd.WriteMem, 1, Buffer.concat([u32s(data), Buffer.alloc(64, 0x55)])));
+  // one payload byte up, another down: the 16-bit sum cannot tell
+  write[20] += 1;
+  write[21] -= 1;
+  await refused(Cmd.Sealed, Buffer.alloc(7), Err.BAD_LENGTH, 'a SEALED frame shorter than its seal');
+  await raw.send(write);
+  const r = await raw.next();
+  assert.deepEqual([r.cmd, r.flags, errName(r.payload.readUInt32LE(0))], [Cmd.Sealed, Flag.Error, 'CHECKSUM']);
+  await stillAnswers('a damaged sealed frame');
+  assert.deepEqual(await ok(Cmd.ReadMem, u32s(data, 64)), Buffer.alloc(64, 0xab), 'the write did not happen');
+});
+
+test('SEALED: replies, errors included, come sealed with the request\'s number; nesting is refused', async () => {
+  const open = async (cmd: number, seq: number, payload: Buffer) => {
+    await raw.send(encodeSealed(cmd, seq, payload));
+    const opened = unseal(await raw.next());
+    assert.ok(opened.ok, 'a valid sealed reply');
+    assert.equal(opened.seq, seq);
+    return opened.frame;
+  };
+  const read = await open(Cmd.ReadMem, 200, u32s(data, 64));
+  assert.deepEqual([read.cmd, read.flags, read.payload], [Cmd.ReadMem, Flag.Ok, Buffer.alloc(64, 0xab)]);
+  const past = await open(Cmd.ReadMem, 201, u32s(data + 64, 1));
+  assert.deepEqual([past.cmd, past.flags, errName(past.payload.readUInt32LE(0))], [Cmd.ReadMem, Flag.Error, 'NOT_ALLOCATED']);
+  const nested = await open(Cmd.Sealed, 202, Buffer.alloc(8));
+  assert.deepEqual([nested.cmd, nested.flags, errName(nested.payload.readUInt32LE(0))], [Cmd.Sealed, Flag.Error, 'BAD_ARGUMENT']);
+  await stillAnswers('sealed requests'); // and a plain request after them is answered plainly
 });
