@@ -98,12 +98,13 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues): DeviceA
       return async (h) => {
         const info = h.client.info;
         if (!info) return print(v.json, { seedOnly: true }, `${h.label}: a device that speaks only the seed's seven commands`);
-        print(v.json, info, [
+        print(v.json, { ...info, sealed: h.client.sealed }, [
           `device     ${h.label} (${info.board}), protocol ${info.protocolVersion}`,
           `firmware   ${info.firmwareId}`,
           `buffers    max payload ${info.maxPayload} bytes, ${info.maxArgs} argument slots, cache line ${info.cacheLine || 'none'}`,
           `limits     ${info.maxAllocs} allocations, ${info.maxAllocBytes || 'no'} byte limit, calls ${info.defaultCallMs} ms (max ${info.maxCallMs} ms)`,
           `last fault ${info.lastFault ? `mcause ${info.lastFault.mcause} at ${hex(info.lastFault.mepc)} (call ${hex(info.lastFault.entry)})` : 'none'}`,
+          `link       ${h.client.sealed ? 'SEALED frames (CRC-32, sequence numbers)' : "the seed's 16-bit checksum only"}`,
         ].join('\n'));
       };
     case 'heap':

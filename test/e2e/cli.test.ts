@@ -146,6 +146,8 @@ describe('device commands', () => {
     const info = await json(['info']);
     assert.equal(info.board, 'qemu-virt');
     assert.ok(info.maxPayload > 0);
+    assert.equal(info.sealed, true, 'frames are sealed with CRC-32 on a device that offers it');
+    assert.match((await onEmu(['info'])).stdout, /^link +SEALED frames \(CRC-32/m);
     const heap = await json(['heap']);
     assert.ok(heap.freeSpiram > 0 && heap.freeSpiram <= heap.totalSpiram);
     assert.deepEqual(await json(['allocs']), []);
