@@ -79,7 +79,7 @@ static void test_hmac_sha256_rfc4231(void)
                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
-static void setup_auth(void)
+void setup_auth(void)
 {
     fx_options_t o = fx_defaults();
     o.secret = SECRET;
@@ -97,7 +97,7 @@ static bool challenge(uint8_t nonce[32])
     return true;
 }
 
-static void mac_of(const uint8_t nonce[32], uint8_t mac[32])
+void mac_of(const uint8_t nonce[32], uint8_t mac[32])
 {
     jit_hmac_sha256((const uint8_t *)SECRET, strlen(SECRET), nonce, 32, mac);
 }
@@ -112,6 +112,16 @@ static uint32_t respond(const uint8_t mac[32])
         return 0;
     }
     return err_of(r);
+}
+
+bool authenticate(uint8_t mac[32])
+{
+    uint8_t nonce[32];
+    if (!challenge(nonce)) {
+        return false;
+    }
+    mac_of(nonce, mac);
+    return CHECK_EQ(respond(mac), 0);
 }
 
 static uint32_t info_caps(void)

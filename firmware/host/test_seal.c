@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jit_auth.h"
 #include "jit_crc32.h"
 #include "test_util.h"
 
@@ -238,36 +237,29 @@ static void test_sealed_call_output_is_sealed(void)
 
 static void test_sealed_requests_obey_auth(void)
 {
-    fx_options_t o = fx_defaults();
-    o.secret = "s3cret";
-    fx_setup(&o);
+    setup_auth();
     CHECK_EQ(err_of(sealed_request(JIT_CMD_HEAP_INFO, 1, NULL, 0)), JIT_ERR_NOT_AUTHENTICATED);
     reply_t r = sealed_request(JIT_CMD_AUTH_CHALLENGE, 2, NULL, 0);
     if (!is_ok(r, JIT_CMD_AUTH_CHALLENGE, 32)) {
         return;
     }
     uint8_t mac[32];
-    jit_hmac_sha256((const uint8_t *)"s3cret", 6, r.payload, 32, mac);
+    mac_of(r.payload, mac);
     CHECK(is_ok(sealed_request(JIT_CMD_AUTH_RESPONSE, 3, mac, 32), JIT_CMD_AUTH_RESPONSE, 4));
     CHECK(is_ok(sealed_request(JIT_CMD_HEAP_INFO, 4, NULL, 0), JIT_CMD_HEAP_INFO, 16));
 }
 
 static void test_host_change_drops_auth_and_partial_frame(void)
 {
-    fx_options_t o = fx_defaults();
-    o.secret = "s3cret";
-    fx_setup(&o);
-    reply_t r = request(JIT_CMD_AUTH_CHALLENGE, NULL, 0);
-    if (!is_ok(r, JIT_CMD_AUTH_CHALLENGE, 32)) {
+    setup_auth();
+    uint8_t mac[32];
+    if (!authenticate(mac)) {
         return;
     }
-    uint8_t mac[32];
-    jit_hmac_sha256((const uint8_t *)"s3cret", 6, r.payload, 32, mac);
-    CHECK(is_ok(request(JIT_CMD_AUTH_RESPONSE, mac, 32), JIT_CMD_AUTH_RESPONSE, 4));
     uint32_t addr = alloc_ok(16, 0, 0);
     /* the old host leaves half a frame behind */
     uint8_t frame[32];
-    size_t n = frame_encode(frame, JIT_CMD_PING, JIT_FLAG_REQUEST, "abcdefgh", 8);
+    frame_encode(frame, JIT_CMD_PING, JIT_FLAG_REQUEST, "abcdefgh", 8);
     host_port_clear_output();
     feed(frame, 6);
     jit_core_host_changed(&g_core);
@@ -276,23 +268,17 @@ static void test_host_change_drops_auth_and_partial_frame(void)
     /* a challenge issued to the old host is void */
     CHECK_EQ(err_of(request(JIT_CMD_AUTH_RESPONSE, mac, 32)), JIT_ERR_AUTH_FAILED);
     /* the allocations stay: a new host finds them with LIST_ALLOCS after authenticating */
-    r = request(JIT_CMD_AUTH_CHALLENGE, NULL, 0);
-    if (is_ok(r, JIT_CMD_AUTH_CHALLENGE, 32)) {
-        jit_hmac_sha256((const uint8_t *)"s3cret", 6, r.payload, 32, mac);
-        CHECK(is_ok(request(JIT_CMD_AUTH_RESPONSE, mac, 32), JIT_CMD_AUTH_RESPONSE, 4));
-        r = request(JIT_CMD_LIST_ALLOCS, NULL, 0);
+    if (authenticate(mac)) {
+        reply_t r = request(JIT_CMD_LIST_ALLOCS, NULL, 0);
         if (is_ok(r, JIT_CMD_LIST_ALLOCS, 16)) {
             CHECK_EQ(get32(r.payload + 4), addr);
         }
     }
-    (void)n;
 }
 
 static void test_host_change_keeps_rate_limit(void)
 {
-    fx_options_t o = fx_defaults();
-    o.secret = "s3cret";
-    fx_setup(&o);
+    setup_auth();
     uint8_t mac[32] = {0};
     for (int i = 0; i < 3; i++) {
         reply_t r = request(JIT_CMD_AUTH_CHALLENGE, NULL, 0);
@@ -305,18 +291,13 @@ static void test_host_change_keeps_rate_limit(void)
 
 static void test_auth_end(void)
 {
-    fx_options_t o = fx_defaults();
-    o.secret = "s3cret";
-    fx_setup(&o);
-    reply_t r = request(JIT_CMD_AUTH_CHALLENGE, NULL, 0);
-    if (!is_ok(r, JIT_CMD_AUTH_CHALLENGE, 32)) {
+    setup_auth();
+    uint8_t mac[32];
+    if (!authenticate(mac)) {
         return;
     }
-    uint8_t mac[32];
-    jit_hmac_sha256((const uint8_t *)"s3cret", 6, r.payload, 32, mac);
-    CHECK(is_ok(request(JIT_CMD_AUTH_RESPONSE, mac, 32), JIT_CMD_AUTH_RESPONSE, 4));
     CHECK(is_ok(request(JIT_CMD_HEAP_INFO, NULL, 0), JIT_CMD_HEAP_INFO, 16));
-    r = request(JIT_CMD_AUTH_END, NULL, 0);
+    reply_t r = request(JIT_CMD_AUTH_END, NULL, 0);
     if (is_ok(r, JIT_CMD_AUTH_END, 4)) {
         CHECK_EQ(get32(r.payload), 0);
     }

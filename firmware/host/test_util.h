@@ -97,3 +97,12 @@ uint32_t free_addr(uint32_t addr);
 void write_ok(uint32_t addr, const void *data, uint32_t n);
 /** HEAP_INFO words. */
 void heap_info(uint32_t w[4]);
+
+/* ---- authentication (test_auth.c) ---- */
+
+/** Fresh core with the tests' secret. */
+void setup_auth(void);
+/** HMAC-SHA256 of a nonce with the tests' secret. */
+void mac_of(const uint8_t nonce[32], uint8_t mac[32]);
+/** A challenge-response with the right secret (checks); mac gets the answer that was sent. */
+bool authenticate(uint8_t mac[32]);
