@@ -86,8 +86,13 @@ void board_irq_enable(uint32_t irq)
 
 void board_irq_restore(void)
 {
+    /* Only what routes the link's interrupts: the enable word masks every other source whatever
+       its priority. Each register write is a trip into QEMU's device model, and this runs after
+       every call. */
     for (uint32_t irq = 1; irq < 32; irq++) {
-        REG32(PLIC_PRIORITY(irq)) = (s_irq_enabled >> irq) & 1u;
+        if ((s_irq_enabled >> irq) & 1u) {
+            REG32(PLIC_PRIORITY(irq)) = 1;
+        }
     }
     REG32(PLIC_ENABLE) = s_irq_enabled;
     REG32(PLIC_THRESHOLD) = 0;
