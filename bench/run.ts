@@ -133,7 +133,7 @@ try {
   const codec = await measure(() => {
     const frame = encodeFrame(Cmd.ReadMem, Flag.Ok, payload);
     for (let o = 0; o < frame.length; o += 65536) decoder.push(frame.subarray(o, o + 65536));
-  }, 60, 10); // many runs: a fresh 1 MiB frame each time makes the garbage collector noisy
+  }, 100, 50); // a fresh 1 MiB frame each time: the first ones fault fresh pages into the heap
   const copy = Buffer.alloc(MiB);
   const memcpy = await measure(() => payload.copy(copy), 60, 10);
   const codecMBs = MiB / 1e6 / (codec.median / 1000);

@@ -74,7 +74,8 @@ void board_protect_memory(void)
 /* Puts back the machine state JIT code may have changed. */
 static void restore_machine(void)
 {
-    board_timer_off();
+    /* the time limit stays programmed: with MTIE off below it cannot interrupt, and the next
+       call moves it (cheaper than moving it away now) */
     __asm__ volatile("csrc mstatus, %0" ::"r"(MSTATUS_MIE | MSTATUS_MPRV));
     __asm__ volatile("csrs mstatus, %0" ::"r"(MSTATUS_FS_INITIAL)); /* FPU on */
     __asm__ volatile("csrw mie, %0" ::"r"(MIE_MEIE));
