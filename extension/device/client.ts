@@ -331,7 +331,8 @@ export class DeviceClient extends EventEmitter {
   /** The device refused the frame itself (it arrived damaged), so the command did not run. */
   private notExecuted(cmd: number, payload: Buffer, code: number): boolean {
     if (code === Err.CHECKSUM) return true;
-    if (code !== Err.PAYLOAD_TOO_LARGE || payload.length > this.maxPayload) return false;
+    const fits = this.maxPayload - (this.link.sealing ? SEAL_OVERHEAD : 0);
+    if (code !== Err.PAYLOAD_TOO_LARGE || payload.length > fits) return false;
     // READ_MEM answers PAYLOAD_TOO_LARGE for a size above the maximum: a real refusal
     return !(cmd === Cmd.ReadMem && payload.length === 8 && payload.readUInt32LE(4) > this.maxPayload);
   }

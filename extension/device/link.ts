@@ -263,7 +263,7 @@ export class Link {
     }
     if (w.kind === 'resync') {
       if (seq === undefined && f.cmd === Cmd.Ping && f.flags === Flag.Ok && f.payload.equals(w.nonce)) w.settle('ok');
-      else if (f.flags === Flag.Error) w.settle('damaged'); // the device saw a damaged frame
+      else if (seq === undefined && f.flags === Flag.Error) w.settle('damaged'); // the device saw a damaged frame
       else this.stats.staleFrames++; // drained: a late reply to an earlier request
       return;
     }

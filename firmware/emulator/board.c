@@ -98,6 +98,9 @@ void board_irq_restore(void)
     for (uint32_t irq = 1; irq < 32; irq++) {
         if ((s_irq_enabled >> irq) & 1u) {
             REG32(PLIC_PRIORITY(irq)) = 1;
+            /* JIT code may have claimed it and not completed it: until completed, the PLIC never
+               raises it again and the idle loop would sleep through every request */
+            REG32(PLIC_CLAIM) = irq;
         }
     }
     REG32(PLIC_ENABLE) = s_irq_enabled;

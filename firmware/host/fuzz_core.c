@@ -3,7 +3,8 @@
  * in pieces, with the fake clock moving between them. Besides the sanitizers, it aborts when an
  * invariant breaks:
  *  - every byte the device wrote is a well-formed frame with a correct checksum, and a sealed
- *    one carries a correct CRC-32; its inner reply is checked as a plain one would be;
+ *    one carries a correct CRC-32; its inner reply is checked as a plain one would be
+ *    (FUZZ_OPT_FIX_SEALS makes mutated sealed requests reach the inner commands);
  *  - each reply has the layout of its command, and an error code that command can give;
  *  - no reply to a protected command succeeds before authentication did;
  *  - OUTPUT frames come only right before an EXEC/CALL reply;
@@ -198,6 +199,7 @@ static size_t check_output(void)
     const uint8_t *b = host_port_output(&len);
     bool authenticated = !(s_options & FUZZ_OPT_AUTH);
     bool output_pending = false;
+    int output_seq = -1; /* sequence number of the pending OUTPUT, -1 when it was plain */
     uint32_t max_payload = s_core.cfg.max_payload;
     while (at < len) {
         INVARIANT(len - at >= JIT_HEADER_SIZE + JIT_CHECKSUM_SIZE);
@@ -214,19 +216,25 @@ static size_t check_output(void)
         INVARIANT(flags == JIT_FLAG_OK || flags == JIT_FLAG_ERROR);
         at += JIT_HEADER_SIZE + (size_t)plen + JIT_CHECKSUM_SIZE;
         /* SEALED with 4 bytes is a plain refusal of a damaged or short one; else it is sealed */
+        int seq = -1;
         if (cmd == JIT_CMD_SEALED && !(flags == JIT_FLAG_ERROR && plen == 4)) {
             INVARIANT(plen >= JIT_SEAL_OVERHEAD);
             uint32_t body = plen - JIT_SEAL_CRC_SIZE;
             INVARIANT(jit_crc32(0, p - JIT_HEADER_SIZE, JIT_HEADER_SIZE + (size_t)body) == rd32(p + body));
             INVARIANT(p[2] == 0 && p[3] == 0);
+            seq = p[1];
             cmd = p[0];
             p += JIT_SEAL_HEADER_SIZE;
             plen = body - JIT_SEAL_HEADER_SIZE;
         }
         if (cmd == JIT_CMD_OUTPUT && flags == JIT_FLAG_OK) {
-            output_pending = true; /* (an error with this id answers a request that used it) */
+            /* (an error with this id answers a request that used it) */
+            INVARIANT(!output_pending || seq == output_seq); /* one call's output, sealed alike */
+            output_pending = true;
+            output_seq = seq;
         } else {
             INVARIANT(!output_pending || cmd == JIT_CMD_EXEC || cmd == JIT_CMD_CALL);
+            INVARIANT(!output_pending || seq == output_seq); /* a call's output carries its seal */
             output_pending = false;
             replies++;
         }
@@ -273,10 +281,61 @@ static void check_table(void)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/*
+ * FUZZ_OPT_FIX_SEALS: finds the SEALED requests in the byte stream the segments make up and
+ * writes their CRC-32 and checksum, in place in the input (a stream byte's input position is
+ * pos[k]). Without it nearly every mutation of a sealed frame is refused at its CRC.
+ */
+static void fix_seals(uint8_t *in, size_t size)
+{
+    size_t *pos = malloc(size * sizeof *pos);
+    uint8_t *stream = malloc(size);
+    size_t n = 0;
+    for (size_t at = 1; at < size;) {
+        size_t len = (in[at++] & (FUZZ_SEGMENT_MAX - 1)) + 1u;
+        for (size_t i = 0; i < len && at < size; i++, at++) {
+            pos[n] = at;
+            stream[n++] = in[at];
+        }
+    }
+    for (size_t i = 0; i + JIT_HEADER_SIZE + JIT_CHECKSUM_SIZE <= n;) {
+        uint32_t plen = rd32(stream + i + 4);
+        bool sealed = stream[i] == JIT_MAGIC0 && stream[i + 1] == JIT_MAGIC1 &&
+                      stream[i + 2] == JIT_CMD_SEALED && stream[i + 3] == JIT_FLAG_REQUEST &&
+                      plen >= JIT_SEAL_OVERHEAD && plen <= n - i - JIT_HEADER_SIZE - JIT_CHECKSUM_SIZE;
+        if (!sealed) {
+            i++;
+            continue;
+        }
+        size_t crc_at = i + JIT_HEADER_SIZE + plen - JIT_SEAL_CRC_SIZE;
+        uint32_t crc = jit_crc32(0, stream + i, crc_at - i);
+        for (int k = 0; k < 4; k++) {
+            stream[crc_at + k] = (uint8_t)(crc >> (8 * k));
+        }
+        uint16_t sum = 0;
+        for (size_t k = i; k < crc_at + JIT_SEAL_CRC_SIZE; k++) {
+            sum = (uint16_t)(sum + stream[k]);
+        }
+        stream[crc_at + 4] = (uint8_t)sum;
+        stream[crc_at + 5] = (uint8_t)(sum >> 8);
+        for (size_t k = crc_at; k < crc_at + 6; k++) {
+            in[pos[k]] = stream[k];
+        }
+        i = crc_at + 6;
+    }
+    free(stream);
+    free(pos);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 {
     if (size == 0) {
         return 0;
+    }
+    uint8_t *data = malloc(size);
+    memcpy(data, input, size);
+    if (data[0] & FUZZ_OPT_FIX_SEALS) {
+        fix_seals(data, size);
     }
     fuzz_setup(data[0]);
     size_t at = 1, frame_starts = 0;
@@ -306,5 +365,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         INVARIANT(host_port_region(i)->free_bytes == s_initial_free[i]);
         INVARIANT(jit_heap_check(host_port_region(i)) == 0);
     }
+    free(data);
     return 0;
 }

@@ -22,6 +22,8 @@
 #define FUZZ_OPT_FEW_ALLOCS 0x08u    /* a table of 3 entries instead of 16 */
 #define FUZZ_OPT_BYTE_LIMIT 0x10u    /* max_alloc_bytes 2048 */
 #define FUZZ_OPT_CLOCK_WRAP 0x20u    /* the clock starts 300 ms before it wraps */
+#define FUZZ_OPT_FIX_SEALS 0x40u     /* SEALED requests get their CRC-32 and sum made right before
+                                        they are fed, so mutations reach the inner commands */
 
 #define FUZZ_SECRET "fuzz secret"
 #define FUZZ_INTERBYTE_MS 500u

@@ -304,7 +304,7 @@ static const uint8_t *sealed(uint8_t cmd, uint8_t seq, const void *payload, uint
 
 static void seal_seeds(void)
 {
-    begin(OPT_PAYLOAD(1));
+    begin(OPT_PAYLOAD(1) | FUZZ_OPT_FIX_SEALS);
     sealed(JIT_CMD_PING, 1, "hello", 5);
     sealed(JIT_CMD_INFO, 2, NULL, 0);
     uint8_t p[12];
@@ -325,7 +325,7 @@ static void seal_seeds(void)
     sealed(JIT_CMD_SEALED, 7, "12345678", 8); /* nested: refused */
     finish("sealed");
 
-    begin(OPT_PAYLOAD(0) | FUZZ_OPT_AUTH);
+    begin(OPT_PAYLOAD(0) | FUZZ_OPT_AUTH | FUZZ_OPT_FIX_SEALS);
     sealed(JIT_CMD_HEAP_INFO, 1, NULL, 0); /* not authenticated */
     r = sealed(JIT_CMD_AUTH_CHALLENGE, 2, NULL, 0);
     if (r != NULL) {

@@ -164,6 +164,15 @@ describe('faults and runaway code on the emulated ESP32-P4 (virtio link)', () =>
     await assertStillWorking();
   });
 
+  test('code that claims the link\'s interrupt and never completes it: the device still answers', async () => {
+    // lui t0, 0x0c200 ; 1: lw a0, 4(t0) (PLIC claim) ; beqz a0, 1b ; ret
+    // the host's nudge after 200 ms without a reply raises the link interrupt for it to claim
+    await client.write(code, words(0x0c2002b7, 0x0042a503, 0xfe050ee3, 0x00008067));
+    await client.call(code, Buffer.alloc(0), { timeLimitMs: 2000 });
+    await assertStillWorking();
+    await assertStillWorking();
+  });
+
   describe('printf and the C library from JIT code', () => {
     const source = `
 #include <stdint.h>

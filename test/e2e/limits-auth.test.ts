@@ -150,7 +150,7 @@ describe('authentication', () => {
     await client.free(a);
   });
 
-  test('authentication belongs to its host: a new connection starts unauthenticated, and finds the allocations', async () => {
+  test('a host that closes logs out (AUTH_END): the next connection starts unauthenticated, and finds the allocations', async () => {
     assert.ok(client.has(DeviceCap.Authenticated));
     const kept = await client.alloc(48, DATA_CAPS);
     await client.close();

@@ -15,7 +15,7 @@
  *
  * Host changes: a host opening or closing the port changes DTR, and unplugging the cable
  * detaches the device (TinyUSB clears the line state then without a DTR callback). Both raise
- * s_host_changed for the protocol task, which makes the core forget the old host.
+ * s_host_changes for the protocol task, which makes the core forget the old host.
  */
 #include <inttypes.h>
 
@@ -40,7 +40,11 @@ static SemaphoreHandle_t s_tx_done; /* given after every finished IN transfer */
 static volatile bool s_rx_held_back; /* TinyUSB's FIFO may still hold bytes that did not fit */
 static volatile bool s_closing;
 static volatile bool s_tx_cancelled; /* the engine is stopping: a blocked writer gives up */
-static volatile bool s_host_changed; /* set from TinyUSB's task, taken by the protocol task */
+/* host changes counted by TinyUSB's task (the only writer), compared by the protocol task: a
+   counter, so that a change arriving while the last one is being taken is never lost */
+static volatile uint32_t s_host_changes;
+static uint32_t s_host_changes_seen; /* protocol task only */
+static bool s_dtr;                   /* TinyUSB's task only */
 static uint8_t s_rx_chunk[512];     /* used under s_rx_lock only */
 static uint32_t s_tx_discarded;     /* bytes written while no host had the port open */
 
@@ -78,25 +82,32 @@ static void on_cdc_rx(int itf, cdcacm_event_t *event)
     pull_from_usb();
 }
 
+/* DTR up (a host opened the port) or down (it closed it): a new host either way. Requests that
+   leave DTR as it was (RTS only, a driver repeating the line state) change nothing. */
 static void on_line_state(int itf, cdcacm_event_t *event)
 {
     (void)itf;
-    (void)event; /* DTR up (a host opened the port) or down (it closed it): a new host either way */
-    s_host_changed = true;
+    bool dtr = event->line_state_changed_data.dtr;
+    if (dtr != s_dtr) {
+        s_dtr = dtr;
+        s_host_changes++;
+    }
 }
 
 static void on_usb_event(tinyusb_event_t *event, void *arg)
 {
     (void)arg;
     if (event->id == TINYUSB_EVENT_DETACHED) {
-        s_host_changed = true;
+        s_dtr = false; /* TinyUSB clears the line state without a callback */
+        s_host_changes++;
     }
 }
 
 bool usb_transport_host_changed(void)
 {
-    bool changed = s_host_changed;
-    s_host_changed = false;
+    uint32_t now = s_host_changes;
+    bool changed = now != s_host_changes_seen;
+    s_host_changes_seen = now;
     return changed;
 }
 
@@ -133,7 +144,9 @@ esp_err_t usb_transport_init(size_t stream_buffer_size)
     s_closing = false;
     s_tx_cancelled = false;
     s_rx_held_back = false;
-    s_host_changed = false;
+    s_host_changes = 0;
+    s_host_changes_seen = 0;
+    s_dtr = false;
     s_tx_discarded = 0;
 
     s_rx_stream = xStreamBufferCreate(stream_buffer_size, 1);
