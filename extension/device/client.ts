@@ -20,7 +20,7 @@ import {
   type AllocEntry, type CallReply, type DeviceInfo, type HeapInfo,
 } from '../protocol/payloads.js';
 import { DeviceError, DisconnectedError, ProtocolError, TimeoutError } from './errors.js';
-import { Link, type LinkStats } from './link.js';
+import { Link, sleep, type LinkStats } from './link.js';
 import { SerialTransport, type Transport } from './transport.js';
 
 export interface ClientOptions {
@@ -67,6 +67,8 @@ const SEED_MAX_PAYLOAD = 64 * 1024;
 const IDEMPOTENT = new Set<number>([Cmd.Ping, Cmd.Info, Cmd.ReadMem, Cmd.WriteMem, Cmd.HeapInfo, Cmd.ListAllocs, Cmd.AuthChallenge, Cmd.AuthEnd]);
 
 const EMPTY = Buffer.alloc(0);
+/** How long close() waits for the device to confirm AUTH_END. */
+const LOGOUT_WAIT_MS = 600;
 
 export class DeviceClient extends EventEmitter {
   private readonly link: Link;
@@ -292,7 +294,9 @@ export class DeviceClient extends EventEmitter {
   async close(): Promise<void> {
     if (this.link.closedBy) return;
     if (this.has(DeviceCap.AuthRequired) && this.has(DeviceCap.Authenticated) && !this.link.busy) {
-      await this.endAuthentication().catch(() => undefined); // best effort: the device may be gone
+      // best effort and bounded: a device that stopped answering must not hold the close up
+      const logout = this.endAuthentication().catch(() => undefined);
+      await Promise.race([logout, sleep(LOGOUT_WAIT_MS)]);
     }
     this.link.markClosed();
     await this.transport.close();
