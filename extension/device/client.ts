@@ -280,10 +280,9 @@ export class DeviceClient extends EventEmitter {
     return this.command(cmd, payload, opts);
   }
 
-  /** Drops the authentication on the device: whoever talks to it next must authenticate again. */
-  async endAuthentication(): Promise<void> {
+  /** AUTH_END: the device drops the authentication; whoever talks to it next must authenticate. */
+  private async logout(): Promise<void> {
     await this.command(Cmd.AuthEnd, EMPTY, { timeoutMs: 500 }, exactLength('AUTH_END', 4));
-    if (this.info) this.info = await this.readInfo();
   }
 
   /**
@@ -295,7 +294,7 @@ export class DeviceClient extends EventEmitter {
     if (this.link.closedBy) return;
     if (this.has(DeviceCap.AuthRequired) && this.has(DeviceCap.Authenticated) && !this.link.busy) {
       // best effort and bounded: a device that stopped answering must not hold the close up
-      const logout = this.endAuthentication().catch(() => undefined);
+      const logout = this.logout().catch(() => undefined);
       await Promise.race([logout, sleep(LOGOUT_WAIT_MS)]);
     }
     this.link.markClosed();

@@ -105,13 +105,7 @@ void mac_of(const uint8_t nonce[32], uint8_t mac[32])
 /* AUTH_RESPONSE: 0 for OK, else the error code. */
 static uint32_t respond(const uint8_t mac[32])
 {
-    reply_t r = request(JIT_CMD_AUTH_RESPONSE, mac, 32);
-    if (r.flags == JIT_FLAG_OK) {
-        CHECK(is_ok(r, JIT_CMD_AUTH_RESPONSE, 4));
-        CHECK_EQ(get32(r.payload), 0);
-        return 0;
-    }
-    return err_of(r);
+    return status_of(request(JIT_CMD_AUTH_RESPONSE, mac, 32), JIT_CMD_AUTH_RESPONSE);
 }
 
 bool authenticate(uint8_t mac[32])

@@ -262,17 +262,21 @@ uint32_t alloc_fail(uint32_t size, uint32_t caps, uint32_t align)
     return get32(r.payload + 4);
 }
 
-uint32_t free_addr(uint32_t addr)
+uint32_t status_of(reply_t r, uint8_t cmd)
 {
-    uint8_t p[4];
-    put32(p, addr);
-    reply_t r = request(JIT_CMD_FREE, p, 4);
     if (r.flags == JIT_FLAG_OK) {
-        CHECK(is_ok(r, JIT_CMD_FREE, 4));
+        CHECK(is_ok(r, cmd, 4));
         CHECK_EQ(get32(r.payload), 0);
         return 0;
     }
     return err_of(r);
+}
+
+uint32_t free_addr(uint32_t addr)
+{
+    uint8_t p[4];
+    put32(p, addr);
+    return status_of(request(JIT_CMD_FREE, p, 4), JIT_CMD_FREE);
 }
 
 void write_ok(uint32_t addr, const void *data, uint32_t n)

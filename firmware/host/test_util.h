@@ -80,6 +80,8 @@ void send_request(uint8_t cmd, const void *payload, uint32_t len);
 reply_t request(uint8_t cmd, const void *payload, uint32_t len);
 /** Error code of an error reply (a check fails when it is not one). */
 uint32_t err_of(reply_t r);
+/** A reply that is a status word: 0 for an OK reply (checking the status is 0), else its error code. */
+uint32_t status_of(reply_t r, uint8_t cmd);
 /** True when r is an OK reply of cmd carrying len bytes (checks it). */
 bool is_ok(reply_t r, uint8_t cmd, uint32_t len);
 /** True when nothing was captured since the last clear; clears the capture. */
