@@ -23,6 +23,7 @@ function json(r: CallResult): string {
     output: r.output,
     arrays: r.arrays,
     fault: r.fault,
+    overrun: r.overrun,
   }, jsonValue);
 }
 
@@ -40,6 +41,7 @@ export function describeResult(r: CallResult): string {
   const lines = [`${r.function}(${r.args.map((a) => a.display).join(', ')})`];
   if (r.fault) lines.push(`  fault:   ${r.fault.message}`);
   else lines.push(`  returned ${r.returnDisplay}`);
+  if (r.overrun) lines.push(`  overrun: ${r.overrun.message}`);
   if (r.cycles !== null) lines.push(`  cycles   ${r.cycles}${r.timeUs !== null ? `  (${r.timeUs} µs on the device)` : ''}`);
   for (const [name, values] of Object.entries(r.arrays)) lines.push(`  ${name} = [${values.map(String).join(', ')}]`);
   if (r.output) lines.push(`  output:\n${r.output.replace(/^/gm, '    ').trimEnd()}`);
@@ -68,7 +70,8 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
       const r = await session.run(file, name, args);
       console.log(v.json ? json(r) : describeResult(r));
       if (r.fault) console.error(`p4jit: ${r.fault.message}`);
-      return r.fault ? 1 : 0;
+      if (r.overrun) console.error(`p4jit: ${r.overrun.message}`);
+      return r.fault || r.overrun ? 1 : 0;
     } finally {
       await session.freeAll(); // also after a failed call: nothing of this run stays on the device
     }

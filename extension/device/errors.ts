@@ -22,6 +22,7 @@ export class DeviceError extends P4JitError {
     const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
     if (code === Err.FAULT && d.length >= 3) return `: mcause ${d[0]}, pc ${hex(d[1])}, mtval ${hex(d[2])}`;
     if (code === Err.TIMEOUT && d.length >= 1) return `: stopped at pc ${hex(d[0])}`;
+    if (code === Err.OVERRUN && d.length >= 4) return `: allocation ${hex(d[0])} (${d[1]} bytes), ${d[2]} bytes before it and ${d[3]} after it damaged`;
     return '';
   }
 }

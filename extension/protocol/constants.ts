@@ -52,6 +52,7 @@ export const Err = {
   AUTH_FAILED: 15,
   RATE_LIMITED: 16,
   BAD_ARGUMENT: 17,
+  OVERRUN: 18,
 } as const;
 
 const ERR_TEXT: Record<number, string> = {
@@ -72,6 +73,7 @@ const ERR_TEXT: Record<number, string> = {
   [Err.AUTH_FAILED]: 'authentication failed: wrong secret',
   [Err.RATE_LIMITED]: 'too many failed authentication attempts; wait and retry',
   [Err.BAD_ARGUMENT]: 'a request field is out of range',
+  [Err.OVERRUN]: 'the JIT code wrote outside an allocation (over its guard bytes)',
 };
 
 export function errName(code: number): string {

@@ -1,5 +1,6 @@
 /** Request payload builders and reply payload parsers, one per command (docs/protocol.md). */
 import { ProtocolError } from '../device/errors.js';
+import { Err } from './constants.js';
 
 export function u32s(...values: number[]): Buffer {
   const b = Buffer.alloc(4 * values.length);
@@ -45,8 +46,11 @@ export interface DeviceInfo {
   lastFault: FaultRecord | null;
   board: string;
   maxArgs: number;
+  /** Drawn anew each time the device (re)starts: a new value means every allocation is gone. null: not reported. */
+  bootId: number | null;
 }
 
+/** INFO's length before bootId was appended; longer replies carry newer fields. */
 export const INFO_SIZE = 112;
 
 export function parseInfo(p: Buffer): DeviceInfo {
@@ -67,6 +71,7 @@ export function parseInfo(p: Buffer): DeviceInfo {
     lastFault: w(72) ? { mcause: w(76), mepc: w(80), mtval: w(84), entry: w(88) } : null,
     board: p.subarray(92, 108).toString('latin1').replace(/\0.*$/s, ''),
     maxArgs: w(108),
+    bootId: p.length >= 116 ? w(112) : null,
   };
 }
 
@@ -98,4 +103,26 @@ export interface CallReply {
 export function parseCallReply(p: Buffer): CallReply {
   need(p, 20, 'CALL');
   return { ret: Buffer.from(p.subarray(0, 8)), cycles: p.readBigUInt64LE(8), timeUs: p.readUInt32LE(16) };
+}
+
+/** A device's report of guard bytes found overwritten after a call (docs/protocol.md, OVERRUN). */
+export interface OverrunRecord {
+  /** The allocation (as ALLOC returned it) and its size. */
+  address: number;
+  size: number;
+  /** How far before its start and past its end the damage reached, as far as the guards show. */
+  before: number;
+  after: number;
+  /** How many allocations were damaged (the record is the lowest-addressed one). */
+  allocations: number;
+}
+
+export const OVERRUN_WORDS = 5;
+
+/** The overrun record at the end of an error's detail words, if it carries one. */
+export function overrunRecord(code: number, detail: number[]): OverrunRecord | null {
+  const own = code === Err.FAULT ? 3 : code === Err.TIMEOUT ? 1 : code === Err.OVERRUN ? 0 : -1;
+  if (own < 0 || detail.length < own + OVERRUN_WORDS) return null;
+  const [address, size, before, after, allocations] = detail.slice(own, own + OVERRUN_WORDS);
+  return { address, size, before, after, allocations };
 }

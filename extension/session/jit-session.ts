@@ -20,7 +20,9 @@ import { buildFunction, type BuiltFunction } from '../../toolchain/function-buil
 import { loadObjects } from '../../toolchain/loader.js';
 import { marshalArguments, type MarshalledArguments } from './marshal.js';
 import { describeFault } from './faults.js';
-import type { AllocationView, CallResult, FaultInfo, LoadedFunction, SessionSettings } from './types.js';
+import { deviceOverrun, gapOverrun } from './overrun.js';
+import { overrunRecord } from '../protocol/payloads.js';
+import type { AllocationView, CallResult, FaultInfo, LoadedFunction, OverrunInfo, SessionSettings } from './types.js';
 
 export const HISTORY_LIMIT = 50;
 const ARENA_MIN = 4096;
@@ -231,33 +233,44 @@ export class JitSession extends EventEmitter {
     let output = '';
     const onOutput = (text: string) => { output += text; };
     this.client.on('output', onOutput);
-    const base: Omit<CallResult, 'returnValue' | 'returnDisplay' | 'cycles' | 'timeUs' | 'hostMs' | 'output' | 'arrays' | 'fault'> = {
+    const base: Omit<CallResult, 'returnValue' | 'returnDisplay' | 'cycles' | 'timeUs' | 'hostMs' | 'output' | 'arrays' | 'fault' | 'overrun'> = {
       id: this.nextId++, function: fn.name, file: fn.file, args: marshalled.records, at: new Date().toISOString(),
     };
     let result: CallResult;
     try {
       if (marshalled.arenaBytes > 0) {
         const arena = await this.ensureArena(marshalled.arenaBytes);
-        marshalled = marshalled.place(arena);
-        await this.client.write(arena, marshalled.arenaImage);
+        marshalled = marshalled.place(arena, this.arena!.size); // at the arena's end, against its guard
+        await this.client.write(marshalled.base, marshalled.arenaImage);
       }
       try {
         const reply = await this.client.call(fn.entry, marshalled.slots, { timeLimitMs: opts.timeLimitMs ?? this.settings.callTimeLimitMs, signal: opts.signal });
-        const arrays = marshalled.copyBack.length
-          ? marshalled.readBack(await this.client.read(marshalled.copyBackStart, marshalled.copyBackBytes))
-          : {};
+        let arrays = {};
+        let overrun: OverrunInfo | null = null;
+        if (marshalled.copyBack.length) {
+          const span = await this.client.read(marshalled.copyBackStart, marshalled.copyBackBytes);
+          arrays = marshalled.readBack(span);
+          const gap = marshalled.damagedInCopyBack(span)[0];
+          if (gap) overrun = gapOverrun(fn.name, gap);
+        }
         const ret = marshalled.decodeReturn(reply.ret);
         result = {
           ...base, returnValue: ret.value, returnDisplay: ret.display,
           cycles: reply.cycles, timeUs: reply.timeUs, hostMs: performance.now() - t0,
-          output, arrays, fault: null,
+          output, arrays, fault: null, overrun,
         };
       } catch (e) {
-        if (!(e instanceof DeviceError) || (e.code !== Err.FAULT && e.code !== Err.TIMEOUT)) throw e;
-        const fault: FaultInfo = await describeFault(e, fn, this.toolchain, addressToLine);
+        if (!(e instanceof DeviceError) || (e.code !== Err.FAULT && e.code !== Err.TIMEOUT && e.code !== Err.OVERRUN)) throw e;
+        const fault: FaultInfo | null = e.code === Err.OVERRUN ? null : await describeFault(e, fn, this.toolchain, addressToLine);
+        const record = overrunRecord(e.code, e.detail);
+        const placed = marshalled;
+        const overrun = record && await deviceOverrun(record, {
+          fn, others: this.loaded().filter((f) => f !== fn && !f.stale), arena: this.arena, marshalled: placed,
+          readImage: () => this.client.read(placed.base, placed.arenaBytes).catch(() => null),
+        });
         result = {
-          ...base, returnValue: null, returnDisplay: fault.kind === 'timeout' ? 'timed out' : 'fault',
-          cycles: null, timeUs: null, hostMs: performance.now() - t0, output, arrays: {}, fault,
+          ...base, returnValue: null, returnDisplay: fault ? (fault.kind === 'timeout' ? 'timed out' : 'fault') : 'overrun',
+          cycles: null, timeUs: null, hostMs: performance.now() - t0, output, arrays: {}, fault, overrun,
         };
       }
     } finally {

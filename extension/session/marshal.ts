@@ -2,6 +2,10 @@
  * Lays a call's arguments out for the device: scalars in their slots, every array in one argument
  * arena (so all of them travel in a single WRITE_MEM), and the arrays the function may change in
  * one contiguous span at the arena's end (so one READ_MEM brings them all back).
+ *
+ * Every byte between and after the arrays holds a known pattern, and the last array ends where
+ * the arena (and so the device's guard bytes) ends: a write past an array's end changes the gap
+ * behind it, which names the parameter, or the device's guard, which the device reports.
  */
 import { buildSlots, decodeArray, decodeReturn, formatArray, formatValue, parseArguments, type ArrayArgument, type JsValue } from '../../toolchain/args.js';
 import type { FunctionSignature } from '../../toolchain/signature.js';
@@ -9,18 +13,43 @@ import type { ArgumentRecord } from './types.js';
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
+/** Pattern bytes between arrays: at least this many follow every array but the last. */
+const GAP = 16;
+const pattern = (offset: number) => (0xd5 + 0x3b * offset) & 0xff;
+
+/** An array whose gap was found written: how far past its end the damage reached. */
+export interface GapDamage {
+  parameter: string;
+  /** Device address and size of the array. */
+  address: number;
+  size: number;
+  after: number;
+  /** The damage reached the next array or the arena's end: it may go farther. */
+  reachedEnd: boolean;
+  /** The array is the last in the arena (its overrun continues into the device's guard). */
+  last: boolean;
+}
+
 export interface MarshalledArguments {
   records: ArgumentRecord[];
   /** Bytes the arrays need in device memory (0: no arrays). */
   arenaBytes: number;
-  /** Fixes the arrays' addresses once the arena is known. */
-  place(arena: number): MarshalledArguments;
+  /** Fixes the arrays' addresses for an arena at arena of room bytes (they go at its end). */
+  place(arena: number, room?: number): MarshalledArguments;
+  /** Device address of the image (arenaImage goes there). */
+  base: number;
+  /** The arrays as laid out, lowest address first. */
+  arrays: { parameter: string; address: number; size: number }[];
   arenaImage: Buffer;
   slots: Buffer;
   copyBack: string[];
   copyBackStart: number;
   copyBackBytes: number;
   readBack(span: Buffer): Record<string, JsValue[]>;
+  /** Gaps of the copied-back arrays found written, in the span readBack got. */
+  damagedInCopyBack(span: Buffer): GapDamage[];
+  /** Gaps of all arrays found written, in the whole image read back from base. */
+  damaged(image: Buffer): GapDamage[];
   decodeReturn(slot: Buffer): { value: JsValue | null; display: string };
 }
 
@@ -37,12 +66,38 @@ export function marshalArguments(sig: FunctionSignature, texts: string[]): Marsh
   const offsets = new Map<number, number>();
   let size = 0;
   for (const { a, i } of ordered) {
+    if (offsets.size) size += GAP;
     size = align(size, Math.max(a.alignment, 8));
     offsets.set(i, size);
     size += Math.max(a.data.length, 1);
   }
   const arenaBytes = align(size, 16);
   const back = ordered.filter((x) => x.a.copyBack);
+  const image = Buffer.alloc(arenaBytes);
+  for (let o = 0; o < arenaBytes; o++) image[o] = pattern(o);
+  for (const { a, i } of ordered) a.data.copy(image, offsets.get(i)!);
+  // from the first array to copy back through the arena's end: its gaps come back too
+  const start = back.length ? offsets.get(back[0].i)! : 0;
+  const end = back.length ? arenaBytes : 0;
+
+  /** Damage in the gaps of the arrays in `which`, given bytes of the image from offset `from`. */
+  const scan = (bytes: Buffer, from: number, which: typeof ordered, base: number): GapDamage[] => {
+    const out: GapDamage[] = [];
+    for (const { a, i } of which) {
+      const at = ordered.findIndex((x) => x.i === i);
+      const dataEnd = offsets.get(i)! + a.data.length;
+      const next = at + 1 < ordered.length ? offsets.get(ordered[at + 1].i)! : arenaBytes;
+      let last = -1;
+      for (let o = dataEnd; o < next; o++) if (bytes[o - from] !== pattern(o)) last = o;
+      if (last >= 0) {
+        out.push({
+          parameter: a.param.name, address: base + offsets.get(i)!, size: a.data.length,
+          after: last - dataEnd + 1, reachedEnd: last === next - 1, last: at === ordered.length - 1,
+        });
+      }
+    }
+    return out;
+  };
 
   const decode = (slot: Buffer) => {
     if (sig.returnType.kind === 'void') return { value: null, display: 'void' };
@@ -52,20 +107,19 @@ export function marshalArguments(sig: FunctionSignature, texts: string[]): Marsh
     return { value, display: formatValue(kind, value, { hex: kind !== 'f32' && kind !== 'f64' && kind !== 'bool' }) };
   };
 
-  const make = (arena: number): MarshalledArguments => {
-    const image = Buffer.alloc(arenaBytes);
-    for (const { a, i } of ordered) a.data.copy(image, offsets.get(i)!);
-    const addresses = args.map((_, i) => (offsets.has(i) ? arena + offsets.get(i)! : undefined));
-    const start = back.length ? offsets.get(back[0].i)! : 0;
-    const end = back.length ? Math.max(...back.map(({ a, i }) => offsets.get(i)! + a.data.length)) : 0;
+  const make = (arena: number, room = arenaBytes): MarshalledArguments => {
+    const base = arena + room - arenaBytes;
+    const addresses = args.map((_, i) => (offsets.has(i) ? base + offsets.get(i)! : undefined));
     return {
       records,
       arenaBytes,
       place: make,
+      base,
+      arrays: ordered.map(({ a, i }) => ({ parameter: a.param.name, address: base + offsets.get(i)!, size: a.data.length })),
       arenaImage: image,
       slots: buildSlots(args, addresses),
       copyBack: back.map(({ a }) => a.param.name),
-      copyBackStart: arena + start,
+      copyBackStart: base + start,
       copyBackBytes: end - start,
       readBack(span: Buffer) {
         const out: Record<string, JsValue[]> = {};
@@ -75,6 +129,8 @@ export function marshalArguments(sig: FunctionSignature, texts: string[]): Marsh
         }
         return out;
       },
+      damagedInCopyBack: (span) => scan(span, start, back, base),
+      damaged: (whole) => scan(whole, 0, ordered, base),
       decodeReturn: decode,
     };
   };

@@ -34,6 +34,25 @@ export interface FaultInfo {
   line?: number;
 }
 
+/** The call wrote outside a buffer (found in the device's guard bytes or the host's gaps). */
+export interface OverrunInfo {
+  /** What was overrun, in words: "argument 'p'", "the code of zfill", "the allocation at 0x…". */
+  buffer: string;
+  /** The parameter, when the buffer is an argument. */
+  parameter: string | null;
+  address: number;
+  size: number;
+  /** Bytes written before the start and past the end, as far as could be seen. */
+  before: number;
+  after: number;
+  /** The damage reached as far as could be seen: it may go farther. */
+  atLeast: boolean;
+  /** Allocations the device found damaged (1 when the host found it in its own gaps). */
+  allocations: number;
+  /** One line for people. */
+  message: string;
+}
+
 export interface ArgumentRecord {
   name: string;
   type: string;
@@ -59,6 +78,8 @@ export interface CallResult {
   /** Copied-back contents of non-const pointer arguments, by parameter name. */
   arrays: Record<string, (number | bigint | boolean)[]>;
   fault: FaultInfo | null;
+  /** A write outside a buffer (with or without a fault), or null. */
+  overrun: OverrunInfo | null;
   /** ISO time. */
   at: string;
 }

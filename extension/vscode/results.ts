@@ -39,6 +39,7 @@ export function formatValues(values: readonly (number | bigint | boolean)[]): st
 export function callHeadline(r: CallResult): string {
   const call = `${r.function}(${r.args.map((a) => a.display).join(', ')})`;
   if (r.fault) return `${call}: ${r.fault.message}`;
+  if (r.overrun) return `${call}: ${r.overrun.message}`;
   const measured = [
     r.cycles !== null ? `${r.cycles.toLocaleString('en-US')} cycles` : '',
     r.timeUs !== null ? `${r.timeUs} µs` : '',

@@ -1,54 +1,30 @@
 /*
- * Block layout: a 16-byte header {size, prev_size, flags, magic} then the payload. size counts the
- * header; blocks tile the region, so the next block is at off+size and the previous at
- * off-prev_size. Free neighbours are merged at once, so a region with nothing allocated is one
- * block again and reports its starting free figure exactly.
+ * Blocks are descriptors in a sorted array outside the region (see jit_heap.h): the region holds
+ * nothing but the users' bytes. Free neighbours are merged at once, so a region with nothing
+ * allocated is one block again and reports its starting free figure exactly.
  * Blocks are handled by their offset in the region, never by device address, so no sum can wrap
  * even for a region that ends at 2^32.
  */
 #include "jit_heap.h"
 
-#include <stddef.h>
+#include <string.h>
 
-#define HDR 16u
-#define MIN_BLOCK 32u
-#define FLAG_FREE 1u
-#define MAGIC 0x4a495448u /* "JITH" */
+#define G JIT_HEAP_GRANULE
 
-typedef struct {
-    uint32_t size;
-    uint32_t prev_size;
-    uint32_t flags;
-    uint32_t magic;
-} hdr_t;
-
-static hdr_t *H(const jit_heap_region_t *r, uint32_t off)
+void jit_heap_init(jit_heap_region_t *r, uint32_t dev_base, uint8_t *mem, uint32_t size, uint32_t caps,
+                   jit_heap_block_t *blocks, uint32_t max_blocks)
 {
-    return (hdr_t *)(void *)(r->mem + off);
-}
-
-static void set_block(jit_heap_region_t *r, uint32_t off, uint32_t size, uint32_t prev_size, uint32_t flags)
-{
-    hdr_t *h = H(r, off);
-    h->size = size;
-    h->prev_size = prev_size;
-    h->flags = flags;
-    h->magic = MAGIC;
-    if (size < r->size - off) {
-        H(r, off + size)->prev_size = size;
-    }
-}
-
-void jit_heap_init(jit_heap_region_t *r, uint32_t dev_base, uint8_t *mem, uint32_t size, uint32_t caps)
-{
-    /* start and end on 16-byte boundaries so every payload is 16-aligned */
-    uint32_t skip = (16u - (dev_base & 15u)) & 15u;
+    /* start and end on granules so every block is aligned to one */
+    uint32_t skip = (G - (dev_base & (G - 1u))) & (G - 1u);
     r->dev_base = dev_base + skip;
     r->mem = mem + skip;
-    r->size = (size - skip) & ~15u;
+    r->size = (size - skip) & ~(G - 1u);
     r->caps = caps;
-    set_block(r, 0, r->size, 0, FLAG_FREE);
-    r->free_bytes = r->size - HDR;
+    r->blocks = blocks;
+    r->max_blocks = max_blocks;
+    r->nblocks = 1;
+    blocks[0] = (jit_heap_block_t){.off = 0, .size = r->size, .used = 0};
+    r->free_bytes = r->size;
 }
 
 int jit_heap_owns(const jit_heap_region_t *r, uint32_t addr)
@@ -56,118 +32,124 @@ int jit_heap_owns(const jit_heap_region_t *r, uint32_t addr)
     return addr >= r->dev_base && addr - r->dev_base < r->size;
 }
 
+/* Makes room for a descriptor at index i (the caller checked there is room). */
+static void insert_at(jit_heap_region_t *r, uint32_t i, uint32_t off, uint32_t size, uint32_t used)
+{
+    memmove(&r->blocks[i + 1], &r->blocks[i], (r->nblocks - i) * sizeof r->blocks[0]);
+    r->blocks[i] = (jit_heap_block_t){.off = off, .size = size, .used = used};
+    r->nblocks++;
+}
+
+static void remove_at(jit_heap_region_t *r, uint32_t i)
+{
+    memmove(&r->blocks[i], &r->blocks[i + 1], (r->nblocks - i - 1) * sizeof r->blocks[0]);
+    r->nblocks--;
+}
+
 uint32_t jit_heap_alloc(jit_heap_region_t *r, uint32_t size, uint32_t align)
 {
     if (size == 0 || size > r->size) {
         return 0;
     }
-    if (align < HDR) {
-        align = HDR;
+    if (align < G) {
+        align = G;
     }
-    uint32_t need = (size + 15u) & ~15u;
-    for (uint32_t b = 0; b < r->size; b += H(r, b)->size) {
-        hdr_t *h = H(r, b);
-        if (!(h->flags & FLAG_FREE) || need > h->size - HDR) {
+    uint32_t need = (size + G - 1u) & ~(G - 1u);
+    for (uint32_t i = 0; i < r->nblocks; i++) {
+        jit_heap_block_t b = r->blocks[i];
+        if (b.used || need > b.size) {
             continue;
         }
-        /* payload at the first aligned address that leaves room for a leading free block or none */
-        uint64_t dev_payload = ((uint64_t)r->dev_base + b + HDR + align - 1) & ~(uint64_t)(align - 1);
-        uint64_t start = dev_payload - r->dev_base - HDR; /* offset of the block to hand out */
-        while (start != b && start - b < MIN_BLOCK) {
-            start += align;
-        }
-        uint64_t block_end = (uint64_t)b + h->size;
-        if (start + HDR + need > block_end) {
+        uint64_t dev = ((uint64_t)r->dev_base + b.off + align - 1u) & ~(uint64_t)(align - 1u);
+        uint64_t lead = dev - r->dev_base - b.off;
+        if (lead + need > b.size) {
             continue;
         }
-        if (start != b) { /* split off the leading part as its own free block */
-            uint32_t lead = (uint32_t)start - b;
-            set_block(r, b, lead, h->prev_size, FLAG_FREE);
-            set_block(r, (uint32_t)start, (uint32_t)(block_end - start), lead, FLAG_FREE);
-            r->free_bytes -= HDR; /* one more header */
+        uint32_t tail = b.size - (uint32_t)lead - need;
+        if (r->nblocks + (lead != 0) + (tail != 0) > r->max_blocks) {
+            return 0; /* no descriptor left: refuse rather than lose track of memory */
         }
-        hdr_t *s = H(r, (uint32_t)start);
-        uint32_t total = s->size;
-        uint32_t used = HDR + need;
-        if (total - used >= MIN_BLOCK) {
-            set_block(r, (uint32_t)start, used, s->prev_size, 0);
-            set_block(r, (uint32_t)start + used, total - used, used, FLAG_FREE);
-            r->free_bytes -= need + HDR;
+        uint32_t at = i;
+        if (lead != 0) { /* the part before the aligned start stays free */
+            r->blocks[i].size = (uint32_t)lead;
+            insert_at(r, ++at, b.off + (uint32_t)lead, need, 1);
         } else {
-            set_block(r, (uint32_t)start, total, s->prev_size, 0);
-            r->free_bytes -= total - HDR;
+            r->blocks[i] = (jit_heap_block_t){.off = b.off, .size = need, .used = 1};
         }
-        return r->dev_base + (uint32_t)start + HDR;
+        if (tail != 0) {
+            insert_at(r, at + 1, b.off + (uint32_t)lead + need, tail, 0);
+        }
+        r->free_bytes -= need;
+        return r->dev_base + b.off + (uint32_t)lead;
     }
     return 0;
 }
 
-/* Offset of the live block whose payload is at addr, or UINT32_MAX. */
+/* Index of the live block that starts at addr, or UINT32_MAX. */
 static uint32_t live_block(const jit_heap_region_t *r, uint32_t addr)
 {
-    if (!jit_heap_owns(r, addr) || addr - r->dev_base < HDR || ((addr - r->dev_base) & 15u) != 0) {
+    if (!jit_heap_owns(r, addr)) {
         return UINT32_MAX;
     }
-    uint32_t b = addr - r->dev_base - HDR;
-    const hdr_t *h = H(r, b);
-    if (h->magic != MAGIC || (h->flags & FLAG_FREE)) {
+    uint32_t off = addr - r->dev_base;
+    uint32_t lo = 0, hi = r->nblocks;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (r->blocks[mid].off < off) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == r->nblocks || r->blocks[lo].off != off || !r->blocks[lo].used) {
         return UINT32_MAX;
     }
-    return b;
+    return lo;
 }
 
 uint32_t jit_heap_block_size(const jit_heap_region_t *r, uint32_t addr)
 {
-    uint32_t b = live_block(r, addr);
-    return b == UINT32_MAX ? 0 : H(r, b)->size - HDR;
+    uint32_t i = live_block(r, addr);
+    return i == UINT32_MAX ? 0 : r->blocks[i].size;
 }
 
 int jit_heap_free(jit_heap_region_t *r, uint32_t addr)
 {
-    uint32_t b = live_block(r, addr);
-    if (b == UINT32_MAX) {
+    uint32_t i = live_block(r, addr);
+    if (i == UINT32_MAX) {
         return -1;
     }
-    hdr_t *h = H(r, b);
-    uint32_t size = h->size, prev = h->prev_size;
-    r->free_bytes += size - HDR;
-    /* merge with the next block */
-    if (size < r->size - b && (H(r, b + size)->flags & FLAG_FREE)) {
-        H(r, b + size)->magic = 0;
-        size += H(r, b + size)->size;
-        r->free_bytes += HDR;
+    r->free_bytes += r->blocks[i].size;
+    r->blocks[i].used = 0;
+    if (i + 1 < r->nblocks && !r->blocks[i + 1].used) { /* merge with the next block */
+        r->blocks[i].size += r->blocks[i + 1].size;
+        remove_at(r, i + 1);
     }
-    /* merge with the previous block */
-    if (b != 0 && (H(r, b - prev)->flags & FLAG_FREE)) {
-        h->magic = 0;
-        b -= prev;
-        size += H(r, b)->size;
-        r->free_bytes += HDR;
+    if (i > 0 && !r->blocks[i - 1].used) { /* and with the previous one */
+        r->blocks[i - 1].size += r->blocks[i].size;
+        remove_at(r, i);
     }
-    set_block(r, b, size, H(r, b)->prev_size, FLAG_FREE);
     return 0;
 }
 
 int jit_heap_check(const jit_heap_region_t *r)
 {
-    uint32_t prev_size = 0, prev_free = 0, free_bytes = 0;
-    uint32_t b = 0;
-    while (b < r->size) {
-        const hdr_t *h = H(r, b);
-        if (h->magic != MAGIC || h->size < MIN_BLOCK || (h->size & 15u) != 0 || h->size > r->size - b ||
-            h->prev_size != prev_size) {
-            return -1;
-        }
-        uint32_t is_free = h->flags & FLAG_FREE;
-        if (h->flags & ~FLAG_FREE || (is_free && prev_free)) {
-            return -1;
-        }
-        if (is_free) {
-            free_bytes += h->size - HDR;
-        }
-        prev_free = is_free;
-        prev_size = h->size;
-        b += h->size;
+    uint32_t off = 0, free_bytes = 0;
+    int prev_free = 0;
+    if (r->nblocks == 0 || r->nblocks > r->max_blocks) {
+        return -1;
     }
-    return b == r->size && free_bytes == r->free_bytes ? 0 : -1;
+    for (uint32_t i = 0; i < r->nblocks; i++) {
+        const jit_heap_block_t *b = &r->blocks[i];
+        if (b->off != off || b->size == 0 || (b->size & (G - 1u)) != 0 || b->size > r->size - off ||
+            b->used > 1 || (!b->used && prev_free)) {
+            return -1;
+        }
+        if (!b->used) {
+            free_bytes += b->size;
+        }
+        prev_free = !b->used;
+        off += b->size;
+    }
+    return off == r->size && free_bytes == r->free_bytes ? 0 : -1;
 }

@@ -19,6 +19,7 @@
 
 #define PAYLOAD_MAX (1024u * 1024u)
 #define MAX_ALLOCS 256u
+#define GUARD_SIZE 32u /* bytes on each side of every allocation */
 
 extern char __image_ro_start[], __image_ro_end[];
 extern char __internal_start[], __internal_size[], __psram_start[], __psram_size[];
@@ -28,6 +29,9 @@ static uint8_t s_rx_buffer[PAYLOAD_MAX] __attribute__((aligned(16)));
 static jit_alloc_entry_t s_table[MAX_ALLOCS];
 static jit_core_t s_core;
 static jit_heap_region_t s_psram, s_internal;
+/* the heap's bookkeeping lives here, in firmware data, never next to the bytes JIT code uses */
+static jit_heap_block_t s_psram_blocks[JIT_HEAP_BLOCKS_FOR(MAX_ALLOCS)];
+static jit_heap_block_t s_internal_blocks[JIT_HEAP_BLOCKS_FOR(MAX_ALLOCS)];
 static uint8_t s_image_id[32];
 static board_options_t s_opts;
 static const board_link_t *s_link;
@@ -252,9 +256,10 @@ int main(void)
     board_protect_memory();
     jit_sha256((const uint8_t *)__image_ro_start, (size_t)(__image_ro_end - __image_ro_start), s_image_id);
     jit_heap_init(&s_psram, (uint32_t)(uintptr_t)__psram_start, (uint8_t *)__psram_start,
-                  (uint32_t)(uintptr_t)__psram_size, JIT_HEAP_P4_PSRAM_CAPS);
+                  (uint32_t)(uintptr_t)__psram_size, JIT_HEAP_P4_PSRAM_CAPS, s_psram_blocks, JIT_HEAP_BLOCKS_FOR(MAX_ALLOCS));
     jit_heap_init(&s_internal, (uint32_t)(uintptr_t)__internal_start, (uint8_t *)__internal_start,
-                  (uint32_t)(uintptr_t)__internal_size, JIT_HEAP_P4_INTERNAL_CAPS);
+                  (uint32_t)(uintptr_t)__internal_size, JIT_HEAP_P4_INTERNAL_CAPS, s_internal_blocks,
+                  JIT_HEAP_BLOCKS_FOR(MAX_ALLOCS));
     board_timer_off();
     __asm__ volatile("csrw mie, %0" ::"r"(MIE_MEIE));
     board_calibrate_cycles();
@@ -274,6 +279,7 @@ int main(void)
         .default_call_ms = s_opts.default_call_ms,
         .max_call_ms = s_opts.max_call_ms,
         .interbyte_timeout_ms = 500,
+        .guard_size = GUARD_SIZE,
         .auth_secret = s_opts.secret_len ? s_opts.secret : NULL,
         .auth_secret_len = s_opts.secret_len,
     };

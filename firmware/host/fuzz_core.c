@@ -72,6 +72,7 @@ void fuzz_setup(uint8_t options)
         .default_call_ms = 100,
         .max_call_ms = 1000,
         .interbyte_timeout_ms = FUZZ_INTERBYTE_MS,
+        .guard_size = 32,
         .auth_secret = options & FUZZ_OPT_AUTH ? (const uint8_t *)FUZZ_SECRET : NULL,
         .auth_secret_len = options & FUZZ_OPT_AUTH ? strlen(FUZZ_SECRET) : 0,
     };
@@ -142,7 +143,9 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
     case JIT_ERR_NOT_ALLOCATED:
         INVARIANT(cmd == JIT_CMD_FREE || cmd == JIT_CMD_WRITE_MEM || cmd == JIT_CMD_READ_MEM);
         break;
-    case JIT_ERR_NOT_EXECUTABLE: case JIT_ERR_FAULT: case JIT_ERR_TIMEOUT: INVARIANT(call); break;
+    case JIT_ERR_NOT_EXECUTABLE: case JIT_ERR_FAULT: case JIT_ERR_TIMEOUT: case JIT_ERR_OVERRUN:
+        INVARIANT(call);
+        break;
     case JIT_ERR_BAD_ARGUMENT: INVARIANT(cmd == JIT_CMD_CALL || cmd == JIT_CMD_SEALED); break;
     case JIT_ERR_AUTH_FAILED: INVARIANT(cmd == JIT_CMD_AUTH_RESPONSE); break;
     case JIT_ERR_RATE_LIMITED:
@@ -151,7 +154,9 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
     default: INVARIANT(!"an error code no reply may carry"); break;
     }
     uint32_t want = code == JIT_ERR_FAULT ? 16u : code == JIT_ERR_TIMEOUT ? 8u : 4u;
-    INVARIANT(len == want);
+    uint32_t record = 4 * JIT_OVERRUN_WORDS; /* after a call that wrote over a guard */
+    INVARIANT(len == want || (code == JIT_ERR_OVERRUN && len == 4 + record) ||
+              ((code == JIT_ERR_FAULT || code == JIT_ERR_TIMEOUT) && len == want + record));
     if (code != JIT_ERR_CHECKSUM && code != JIT_ERR_PAYLOAD_TOO_LARGE) {
         INVARIANT(code == JIT_ERR_NOT_AUTHENTICATED || authenticated || open_command(cmd));
     }
@@ -267,7 +272,8 @@ static void check_table(void)
         bytes += e->size;
         int r = region_of(e->addr);
         INVARIANT(r >= 0);
-        INVARIANT(jit_heap_block_size(host_port_region(r), e->addr) >= e->size);
+        /* the heap's block holds the front guard, the bytes and the back guard */
+        INVARIANT(jit_heap_block_size(host_port_region(r), e->addr - e->lead) >= e->lead + e->size + s_core.cfg.guard_size);
         INVARIANT((host_port_region(r)->caps & e->caps) == e->caps);
         for (uint32_t j = i + 1; j < s_core.cfg.max_allocs; j++) {
             INVARIANT(s_core.cfg.table[j].size == 0 || s_core.cfg.table[j].addr != e->addr);

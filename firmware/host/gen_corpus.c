@@ -262,6 +262,14 @@ static void exec_seeds(void)
     addr_cmd(JIT_CMD_EXEC, f + 16);
     req(JIT_CMD_INFO, NULL, 0);
     finish("fault_timeout");
+
+    begin(OPT_PAYLOAD(1));
+    uint32_t buf = alloc(40, JIT_CAP_MALLOC_INTERNAL, 0);
+    const uint32_t over[] = {HOST_OP_FILL, buf - 2, 50, 0xab, HOST_OP_RET, 1, 0};
+    uint32_t o = code(over, 7);
+    addr_cmd(JIT_CMD_EXEC, o);
+    call(o, 0, 0);
+    finish("overrun");
 }
 
 static void auth_seeds(void)

@@ -14,6 +14,7 @@
 
 static struct {
     jit_heap_region_t regions[2];
+    jit_heap_block_t blocks[2][HOST_HEAP_BLOCKS];
     uint8_t *mem[2];
     uint32_t mem_size[2];
     uint32_t now_ms;
@@ -58,7 +59,7 @@ void host_port_init(const host_port_config_t *cfg)
             s.mem_size[i] = size[i];
         }
         memset(s.mem[i], 0, size[i]);
-        jit_heap_init(&s.regions[i], base[i], s.mem[i], size[i], caps[i]);
+        jit_heap_init(&s.regions[i], base[i], s.mem[i], size[i], caps[i], s.blocks[i], HOST_HEAP_BLOCKS);
     }
     s.now_ms = cfg->start_ms;
     s.out_len = 0;
@@ -227,8 +228,11 @@ static void interpret(jit_call_t *call, jit_run_result_t *res, uint32_t t0)
         }
         res->cycles++;
         uint32_t op = rd32(ins);
-        uint32_t operands = op == HOST_OP_RET || op == HOST_OP_FAULT ? 2 : op == HOST_OP_SPIN ? 0 : 1;
-        if (op >= HOST_OP_RET && op <= HOST_OP_SLEEP && fetch(pc, 1 + operands) == NULL) {
+        uint32_t operands = op == HOST_OP_RET || op == HOST_OP_FAULT ? 2
+                            : op == HOST_OP_SPIN                       ? 0
+                            : op == HOST_OP_FILL                       ? 3
+                                                                       : 1;
+        if (op >= HOST_OP_RET && op <= HOST_OP_FILL && fetch(pc, 1 + operands) == NULL) {
             trap(res, call, 1, (uint32_t)pc, (uint32_t)pc);
             return;
         }
@@ -280,6 +284,19 @@ static void interpret(jit_call_t *call, jit_run_result_t *res, uint32_t t0)
             }
             s.now_ms += ms;
             pc += 8;
+            break;
+        }
+        case HOST_OP_FILL: {
+            uint64_t addr = rd32(ins + 4), n = rd32(ins + 8);
+            for (uint64_t i = 0; i < n; i++) {
+                uint8_t *p = map_range(addr + i, 1);
+                if (p == NULL) {
+                    trap(res, call, 7, (uint32_t)pc, (uint32_t)(addr + i));
+                    return;
+                }
+                *p = (uint8_t)rd32(ins + 12);
+            }
+            pc += 16;
             break;
         }
         default:

@@ -16,6 +16,9 @@
  *   HOST_OP_PRINT    n u32, n bytes  print the bytes (padded to 4), go on with the next instruction
  *   HOST_OP_RET_ARG  k u32           return argument slot k (load fault, mcause 5, when k >= nargs)
  *   HOST_OP_SLEEP    ms u32          the clock moves by ms (TIMEOUT once the limit is reached)
+ *   HOST_OP_FILL     addr, n, byte   store byte at addr .. addr+n-1 in order, as a loop would (any
+ *                                    arena memory, guards included); a byte outside every arena is
+ *                                    a store access fault (mcause 7, mtval = its address)
  *
  * Any other opcode is an illegal instruction (mcause 2, mtval = the word); an instruction that
  * does not lie inside an arena is an instruction access fault (mcause 1). cycles counts the
@@ -37,10 +40,13 @@ enum {
     HOST_OP_PRINT = 4,
     HOST_OP_RET_ARG = 5,
     HOST_OP_SLEEP = 6,
+    HOST_OP_FILL = 7,
 };
 
 #define HOST_PSRAM_BASE 0x48000000u
 #define HOST_INTERNAL_BASE 0x4FF00000u
+/* heap descriptors per arena: enough for the largest table a test or the fuzzer sets up */
+#define HOST_HEAP_BLOCKS JIT_HEAP_BLOCKS_FOR(1024u)
 #define HOST_CPU_HZ 1000000u
 #define HOST_BOARD_NAME "host"
 

@@ -121,7 +121,7 @@ bool authenticate(uint8_t mac[32])
 static uint32_t info_caps(void)
 {
     reply_t r = request(JIT_CMD_INFO, NULL, 0);
-    return is_ok(r, JIT_CMD_INFO, 112) ? get32(r.payload + 12) : 0;
+    return is_ok(r, JIT_CMD_INFO, JIT_INFO_SIZE) ? get32(r.payload + 12) : 0;
 }
 
 /* One failed attempt (a fresh nonce, a wrong MAC). */

@@ -3,12 +3,7 @@
 
 #include "test_util.h"
 
-typedef struct {
-    uint8_t b[512];
-    uint32_t n;
-} code_t;
-
-static void op(code_t *c, uint32_t word)
+void op(code_t *c, uint32_t word)
 {
     put32(c->b + c->n, word);
     c->n += 4;
@@ -25,7 +20,7 @@ static void op_print(code_t *c, const char *text)
 }
 
 /* Allocates with caps, uploads the code, returns its address. */
-static uint32_t load(const code_t *c, uint32_t caps)
+uint32_t load(const code_t *c, uint32_t caps)
 {
     uint32_t a = alloc_ok(c->n + 32, caps, 0);
     write_ok(a, c->b, c->n);
@@ -41,14 +36,14 @@ static uint32_t load_ret(uint32_t lo, uint32_t hi)
     return load(&c, JIT_CAP_MALLOC_EXEC);
 }
 
-static reply_t exec_at(uint32_t addr)
+reply_t exec_at(uint32_t addr)
 {
     uint8_t p[4];
     put32(p, addr);
     return request(JIT_CMD_EXEC, p, 4);
 }
 
-static reply_t call_at(uint32_t entry, uint32_t limit_ms, const uint64_t *slots, uint32_t nslots)
+reply_t call_at(uint32_t entry, uint32_t limit_ms, const uint64_t *slots, uint32_t nslots)
 {
     uint8_t p[8 + 8 * 40];
     put32(p, entry);
@@ -126,7 +121,7 @@ static void test_exec_fault_reported_and_recorded(void)
         CHECK_EQ(get32(f[1].payload + 12), 0x1234);
     }
     r = request(JIT_CMD_INFO, NULL, 0);
-    if (is_ok(r, JIT_CMD_INFO, 112)) {
+    if (is_ok(r, JIT_CMD_INFO, JIT_INFO_SIZE)) {
         const uint32_t want[] = {1, 7, a + 12, 0x1234, a};
         for (int i = 0; i < 5; i++) {
             CHECK_EQ(get32(r.payload + 72 + 4 * i), want[i]);

@@ -83,6 +83,7 @@ fx_options_t fx_defaults(void)
         .default_call_ms = 2000,
         .max_call_ms = 10000,
         .interbyte_timeout_ms = 500,
+        .guard_size = 32,
         .secret = NULL,
         .port = host_port_defaults(),
     };
@@ -107,6 +108,7 @@ void fx_setup(const fx_options_t *opts)
         .default_call_ms = o.default_call_ms,
         .max_call_ms = o.max_call_ms,
         .interbyte_timeout_ms = o.interbyte_timeout_ms,
+        .guard_size = o.guard_size,
         .auth_secret = (const uint8_t *)o.secret,
         .auth_secret_len = o.secret ? strlen(o.secret) : 0,
     };

@@ -41,6 +41,7 @@ typedef struct {
     uint32_t default_call_ms;
     uint32_t max_call_ms;
     uint32_t interbyte_timeout_ms;
+    uint32_t guard_size; /* 0: no guards */
     const char *secret; /* NULL: authentication off */
     host_port_config_t port;
 } fx_options_t;
@@ -99,6 +100,20 @@ uint32_t free_addr(uint32_t addr);
 void write_ok(uint32_t addr, const void *data, uint32_t n);
 /** HEAP_INFO words. */
 void heap_info(uint32_t w[4]);
+
+/* ---- code for the host port's interpreter (test_exec.c) ---- */
+
+typedef struct {
+    uint8_t b[512];
+    uint32_t n;
+} code_t;
+
+/** Appends one instruction word or operand. */
+void op(code_t *c, uint32_t word);
+/** Allocates with caps (32 spare bytes), uploads the code, returns its address. */
+uint32_t load(const code_t *c, uint32_t caps);
+reply_t exec_at(uint32_t addr);
+reply_t call_at(uint32_t entry, uint32_t limit_ms, const uint64_t *slots, uint32_t nslots);
 
 /* ---- authentication (test_auth.c) ---- */
 

@@ -57,14 +57,14 @@ describe('p4jit run', () => {
     assert.equal(r.stderr, '');
   });
 
-  test('--json shape: return, cycles, output, arrays keyed by parameter name, fault null', async () => {
+  test('--json shape: return, cycles, output, arrays keyed by parameter name, fault and overrun null', async () => {
     // values whose products and sums are exact in float: the answer is the same fused or not
     const a = [0.5, 1.5, -2, 8];
     const b = [4, 0.25, 3, -0.125];
     const r = await run('dsp.c', 'dot_product', [JSON.stringify(a), JSON.stringify(b), String(a.length)], ['--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     const j = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(j).sort(), ['arrays', 'cycles', 'fault', 'function', 'hostMs', 'output', 'return', 'timeUs']);
+    assert.deepEqual(Object.keys(j).sort(), ['arrays', 'cycles', 'fault', 'function', 'hostMs', 'output', 'overrun', 'return', 'timeUs']);
     assert.equal(j.function, 'dot_product');
     assert.equal(j.return, a.reduce((s, x, i) => Math.fround(s + Math.fround(x * b[i])), 0));
     assert.match(j.cycles, /^\d+$/, 'cycles: a 64-bit count as decimal text');
@@ -73,6 +73,7 @@ describe('p4jit run', () => {
     assert.equal(j.output, '');
     assert.deepEqual(j.arrays, {});
     assert.equal(j.fault, null);
+    assert.equal(j.overrun, null);
   });
 
   test('arrays: the non-const output comes back by name, the const inputs do not', async () => {

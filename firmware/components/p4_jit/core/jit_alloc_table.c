@@ -24,7 +24,7 @@ const jit_alloc_entry_t *jit_table_find(const jit_core_t *core, uint32_t addr, u
     return NULL;
 }
 
-uint32_t jit_table_add(jit_core_t *core, uint32_t addr, uint32_t size, uint32_t caps)
+uint32_t jit_table_add(jit_core_t *core, uint32_t addr, uint32_t size, uint32_t caps, uint32_t lead)
 {
     for (uint32_t i = 0; i < core->cfg.max_allocs; i++) {
         jit_alloc_entry_t *e = &core->cfg.table[i];
@@ -32,6 +32,7 @@ uint32_t jit_table_add(jit_core_t *core, uint32_t addr, uint32_t size, uint32_t 
             e->addr = addr;
             e->size = size;
             e->caps = caps;
+            e->lead = lead;
             core->alloc_count++;
             core->alloc_bytes += size;
             return JIT_ERR_OK;
@@ -40,14 +41,18 @@ uint32_t jit_table_add(jit_core_t *core, uint32_t addr, uint32_t size, uint32_t 
     return JIT_ERR_TABLE_FULL;
 }
 
-uint32_t jit_table_remove(jit_core_t *core, uint32_t addr)
+uint32_t jit_table_remove(jit_core_t *core, uint32_t addr, uint32_t *block)
 {
     for (uint32_t i = 0; i < core->cfg.max_allocs; i++) {
         jit_alloc_entry_t *e = &core->cfg.table[i];
         if (e->size != 0 && e->addr == addr) {
             core->alloc_count--;
             core->alloc_bytes -= e->size;
+            if (block != NULL) {
+                *block = e->addr - e->lead;
+            }
             e->size = 0;
+            e->lead = 0;
             e->addr = 0;
             e->caps = 0;
             return JIT_ERR_OK;

@@ -9,6 +9,7 @@
 #include "jit_auth.h"
 #include "jit_core.h"
 #include "jit_crc32.h"
+#include "jit_guard.h"
 #include "jit_protocol.h"
 
 #define JIT_MAX_ARGS 32u
@@ -70,12 +71,16 @@ static void cmd_alloc(jit_core_t *core, const uint8_t *p)
                (size > core->cfg.max_alloc_bytes || core->alloc_bytes > core->cfg.max_alloc_bytes - size)) {
         out[1] = JIT_ERR_LIMIT_BYTES;
     } else {
-        uint32_t addr = jit_port_alloc(size, caps, align);
-        if (addr == 0) {
+        /* the port's block holds the guards too: lead bytes in front, guard_size behind */
+        uint32_t lead = jit_guard_lead(core, align);
+        uint32_t total = size + lead + core->cfg.guard_size;
+        uint32_t block = total < size ? 0 : jit_port_alloc(total, caps, align);
+        if (block == 0) {
             out[1] = JIT_ERR_ALLOC_FAIL;
         } else {
-            jit_table_add(core, addr, size, caps); /* cannot fail: alloc_count < max_allocs */
-            out[0] = addr;
+            jit_table_add(core, block + lead, size, caps, lead); /* cannot fail: alloc_count < max_allocs */
+            jit_guard_arm(core, jit_table_find(core, block + lead, size));
+            out[0] = block + lead;
         }
     }
     reply_words(JIT_CMD_ALLOC, out, 2); /* as the seed: failures are flags 01, address 0, error */
@@ -83,13 +88,13 @@ static void cmd_alloc(jit_core_t *core, const uint8_t *p)
 
 static void cmd_free(jit_core_t *core, const uint8_t *p)
 {
-    uint32_t addr = rd32(p);
-    uint32_t err = jit_table_remove(core, addr);
+    uint32_t addr = rd32(p), block;
+    uint32_t err = jit_table_remove(core, addr, &block);
     if (err != JIT_ERR_OK) {
         jit_reply_error(JIT_CMD_FREE, err, NULL, 0);
         return;
     }
-    jit_port_free(addr);
+    jit_port_free(block);
     uint32_t status = JIT_ERR_OK;
     reply_words(JIT_CMD_FREE, &status, 1);
 }
@@ -122,7 +127,10 @@ static void cmd_read(jit_core_t *core, const uint8_t *p)
     reply_ok(JIT_CMD_READ_MEM, jit_port_ptr(addr), n); /* straight from memory, no copy */
 }
 
-/* Runs a call and answers a fault or a time-out; returns true when the call returned. */
+/*
+ * Runs a call and answers a fault, a time-out or an overrun; returns true when the call returned
+ * and left every guard intact. An overrun's record follows a fault's or a time-out's detail.
+ */
 static bool run_call(jit_core_t *core, uint8_t cmd, jit_call_t *call, jit_run_result_t *res)
 {
     const jit_alloc_entry_t *e = jit_table_find(core, call->entry, 2);
@@ -132,13 +140,24 @@ static bool run_call(jit_core_t *core, uint8_t cmd, jit_call_t *call, jit_run_re
     }
     memset(res, 0, sizeof *res);
     jit_port_run(call, res);
+    uint32_t detail[3 + JIT_OVERRUN_WORDS];
+    uint32_t n = 0;
+    uint32_t code = JIT_ERR_OK;
     if (res->status == JIT_RUN_FAULT) {
-        uint32_t detail[3] = {res->mcause, res->mepc, res->mtval};
-        jit_reply_error(cmd, JIT_ERR_FAULT, detail, 3);
-        return false;
+        code = JIT_ERR_FAULT;
+        detail[n++] = res->mcause;
+        detail[n++] = res->mepc;
+        detail[n++] = res->mtval;
+    } else if (res->status == JIT_RUN_TIMEOUT) {
+        code = JIT_ERR_TIMEOUT;
+        detail[n++] = res->mepc;
     }
-    if (res->status == JIT_RUN_TIMEOUT) {
-        jit_reply_error(cmd, JIT_ERR_TIMEOUT, &res->mepc, 1);
+    if (jit_guard_check(core, &detail[n]) != 0) {
+        code = code == JIT_ERR_OK ? JIT_ERR_OVERRUN : code;
+        n += JIT_OVERRUN_WORDS;
+    }
+    if (code != JIT_ERR_OK) {
+        jit_reply_error(cmd, code, detail, n);
         return false;
     }
     return true;
@@ -221,6 +240,7 @@ static void cmd_info(jit_core_t *core)
     put32(out + 88, b.last_fault.entry);
     memcpy(out + 92, b.board, sizeof b.board);
     put32(out + 108, JIT_MAX_ARGS);
+    put32(out + 112, core->boot_id);
     reply_ok(JIT_CMD_INFO, out, sizeof out);
 }
 
@@ -324,9 +344,9 @@ void jit_core_release_all(jit_core_t *core)
 {
     for (uint32_t i = 0; i < core->cfg.max_allocs; i++) {
         jit_alloc_entry_t *e = &core->cfg.table[i];
-        if (e->size != 0) {
-            jit_port_free(e->addr);
-            jit_table_remove(core, e->addr);
+        uint32_t block;
+        if (e->size != 0 && jit_table_remove(core, e->addr, &block) == JIT_ERR_OK) {
+            jit_port_free(block);
         }
     }
 }

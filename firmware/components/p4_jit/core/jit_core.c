@@ -128,6 +128,9 @@ void jit_core_init(jit_core_t *core, const jit_core_config_t *cfg)
     if (cfg->max_allocs != 0) {
         memset(cfg->table, 0, sizeof(jit_alloc_entry_t) * cfg->max_allocs);
     }
+    do { /* 0 would read as "no boot id" */
+        jit_port_random((uint8_t *)&core->boot_id, sizeof core->boot_id);
+    } while (core->boot_id == 0);
 }
 
 /* A frame whose flags are not 00 is never answered, not even a bad or oversized one: a host's

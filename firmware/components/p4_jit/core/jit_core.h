@@ -12,9 +12,10 @@
 #include "jit_port.h"
 
 typedef struct {
-    uint32_t addr;
-    uint32_t size;
+    uint32_t addr; /**< what the host sees: the first byte it may use */
+    uint32_t size; /**< bytes it may use */
     uint32_t caps;
+    uint32_t lead; /**< guard bytes before addr; the port's block starts at addr - lead */
 } jit_alloc_entry_t;
 
 typedef struct {
@@ -26,6 +27,7 @@ typedef struct {
     uint32_t default_call_ms;     /**< time limit when a request gives 0 */
     uint32_t max_call_ms;         /**< largest time limit a request may ask */
     uint32_t interbyte_timeout_ms;/**< a frame stalled this long is abandoned; 0 = never */
+    uint32_t guard_size;          /**< guard bytes on each side of every allocation; 0 = none */
     const uint8_t *auth_secret;   /**< NULL: authentication off */
     size_t auth_secret_len;
 } jit_core_config_t;
@@ -53,6 +55,7 @@ typedef struct {
     /* allocation table */
     uint32_t alloc_count;
     uint32_t alloc_bytes;
+    uint32_t boot_id; /* random per jit_core_init: a new value tells a host every allocation is gone */
     /* authentication */
     bool authenticated;
     uint8_t nonce[32];

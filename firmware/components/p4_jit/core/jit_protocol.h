@@ -62,6 +62,7 @@ typedef enum {
     JIT_ERR_AUTH_FAILED = 15,
     JIT_ERR_RATE_LIMITED = 16,
     JIT_ERR_BAD_ARGUMENT = 17,
+    JIT_ERR_OVERRUN = 18, /* JIT code wrote over the guard bytes around an allocation */
 } jit_err_t;
 
 /* INFO capability bits */
@@ -75,9 +76,11 @@ typedef enum {
 #define JIT_CAP_EMULATOR (1u << 7)
 #define JIT_CAP_SEALED (1u << 8)
 
-#define JIT_INFO_SIZE 112u
+#define JIT_INFO_SIZE 116u
 #define JIT_CALL_REPLY_SIZE 20u
 #define JIT_SLOT_SIZE 8u
+/* overrun record: address, size, bytes damaged before it, bytes damaged after it, allocations hit */
+#define JIT_OVERRUN_WORDS 5u
 
 /* ESP-IDF heap capability bits (esp_heap_caps.h), used on the wire by ALLOC */
 #define JIT_CAP_MALLOC_EXEC (1u << 0)

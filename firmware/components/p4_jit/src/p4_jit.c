@@ -109,6 +109,7 @@ static esp_err_t prepare_core_config(uint32_t max_payload)
         s_core_cfg.default_call_ms = s_core_cfg.max_call_ms;
     }
     s_core_cfg.interbyte_timeout_ms = CONFIG_P4_JIT_INTERBYTE_TIMEOUT_MS;
+    s_core_cfg.guard_size = CONFIG_P4_JIT_GUARD_SIZE;
     if (sizeof secret > 1) {
         s_core_cfg.auth_secret = (const uint8_t *)secret;
         s_core_cfg.auth_secret_len = sizeof secret - 1;
