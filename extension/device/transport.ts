@@ -5,6 +5,7 @@
 import { SerialPort } from 'serialport';
 
 import { DisconnectedError } from './errors.js';
+import { serialBinding } from './serial-binding.js';
 
 export interface Transport {
   write(data: Buffer): Promise<void>;
@@ -29,12 +30,10 @@ export class SerialTransport implements Transport {
   }
 
   static async open(path: string): Promise<SerialTransport> {
-    // The baud rate means nothing to USB CDC or a pty, but the binding requires one.
-    const port = new SerialPort({ path, baudRate: 115200, autoOpen: false, hupcl: false });
+    const port = new SerialPort(serialOptions(path));
     await new Promise<void>((resolve, reject) =>
       port.open((err) => (err ? reject(new DisconnectedError(`cannot open ${path}: ${err.message}`)) : resolve())),
     );
-    keepPollerArmed(port);
     return new SerialTransport(port);
   }
 
@@ -67,9 +66,9 @@ export class SerialTransport implements Transport {
   }
 
   /**
-   * When the other end goes (a board unplugged or reset, QEMU gone), serialport's poller fails
-   * at once with EBADF/EIO and the port closes; a write fails the same way. Both become one
-   * DisconnectedError that says what it means.
+   * When the other end goes (a board unplugged or reset, QEMU gone), the port's poller fails with
+   * EBADF, a read in flight meets the end of the file (serial-binding.ts) and a write fails with
+   * EIO; the port closes. Each becomes one DisconnectedError that says what it means.
    */
   private lost(err: Error, doing = ''): DisconnectedError {
     return new DisconnectedError(`lost ${this.port.path}${doing} (${err.message}): the device was unplugged or reset, or the emulator stopped`);
@@ -84,20 +83,10 @@ export class SerialTransport implements Transport {
 }
 
 /**
- * @serialport/bindings-cpp 13 re-arms its poll with only the newest event kind, so a pending
- * "writable" is forgotten as soon as the reader asks for "readable" again, and a large write to a
- * busy device never finishes. Keep every requested kind armed until it fires.
+ * SerialPort takes a binding in its options like its base SerialPortStream (it spreads them over
+ * the detected one), though its type leaves the field out.
  */
-function keepPollerArmed(port: SerialPort): void {
-  const poller = (port.port as unknown as { poller?: { poll(flag?: number): void; on(e: string, fn: () => void): void } } | undefined)?.poller;
-  if (!poller) return;
-  let armed = 0;
-  const nativePoll = poller.poll.bind(poller);
-  poller.poll = (flag = 0) => {
-    armed |= flag;
-    nativePoll(armed);
-  };
-  poller.on('readable', () => { armed &= ~1; });
-  poller.on('writable', () => { armed &= ~2; });
-  poller.on('disconnect', () => { armed &= ~4; });
+function serialOptions(path: string): ConstructorParameters<typeof SerialPort>[0] & { binding: typeof SerialPort.binding } {
+  // The baud rate means nothing to USB CDC or a pty, but the binding requires one.
+  return { path, baudRate: 115200, autoOpen: false, hupcl: false, binding: serialBinding };
 }
