@@ -188,13 +188,18 @@ export function protectNegativeNumbers(argv: string[]): string[] {
 
 const unprotect = (a: string) => (a.startsWith(PROTECT) ? a.slice(PROTECT.length) : a);
 
-async function emulatorCommand(v: CliValues): Promise<void> {
+/** Runs until Ctrl+C or SIGTERM (exit 0), or until QEMU ends by itself (said, exit 1). */
+async function emulatorCommand(v: CliValues): Promise<number> {
   const emu = await Emulator.start({ icount: v.icount, secret: v.secret, gdbPort: v.gdb ? parseNumber(v.gdb, 'gdb port') : undefined });
   print(v.json, { port: emu.port, pid: emu.pid }, `emulated ESP32-P4 on ${emu.port} (Ctrl+C to stop)`);
   const stop = () => void emu.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await emu.whenExited;
+  if (emu.stopRequested) return 0;
+  await emu.stop(); // removes its work folder
+  console.error(`p4jit: the emulated ESP32-P4 stopped: ${emu.exitReason}`);
+  return 1;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -224,10 +229,7 @@ export async function main(argv: string[]): Promise<number> {
   let handle: DeviceHandle | undefined;
   try {
     if (v.gdb !== undefined) flags.gdbPort = parseNumber(v.gdb, '--gdb port');
-    if (cmd === 'emulator') {
-      await emulatorCommand(v);
-      return 0;
-    }
+    if (cmd === 'emulator') return await emulatorCommand(v);
     if (cmd === 'run') return await runCommand(pos, v, flags);
     const action = deviceCommand(cmd, pos, v);
     handle = await openDevice(flags);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ArgumentError, parseArguments } from '../../toolchain/args.js';
 import { checkRunTarget } from '../../toolchain/function-build.js';
 import { findFunction, SignatureError } from '../../toolchain/signature.js';
+import type { Emulator } from '../emulator/launcher.js';
 import { gdbInstructions } from '../emulator/qemu-args.js';
 import { defaultSettings } from '../session/defaults.js';
 import { JitSession } from '../session/jit-session.js';
@@ -66,7 +67,7 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
       linkFolderSources: !!v['link-folder'],
     }));
     try {
-      if (flags.gdbPort !== undefined) await waitForDebugger(session, file, name, flags.gdbPort, h.emulator?.image);
+      if (flags.gdbPort !== undefined) await waitForDebugger(session, file, name, flags.gdbPort, h.emulator);
       const r = await session.run(file, name, args);
       console.log(v.json ? json(r) : describeResult(r));
       if (r.fault) console.error(`p4jit: ${r.fault.message}`);
@@ -99,14 +100,26 @@ export async function checkCall(file: string, name: string, args: string[]): Pro
  * --gdb PORT: the function is loaded first, the exact gdb commands to stop inside it are printed,
  * and the call waits for Enter so there is time to attach.
  */
-async function waitForDebugger(session: JitSession, file: string, name: string, port: number, firmwareElf?: string): Promise<void> {
-  if (!firmwareElf) throw new UsageError('--gdb works with the emulator only (a board is debugged over JTAG)');
+async function waitForDebugger(session: JitSession, file: string, name: string, port: number, emu?: Emulator): Promise<void> {
+  if (!emu) throw new UsageError('--gdb works with the emulator only (a board is debugged over JTAG)');
   const fn = await session.load(file, name);
-  const lines = gdbInstructions({ port, firmwareElf, functionElf: fn.elfPath, address: fn.entry });
+  const lines = gdbInstructions({ port, firmwareElf: emu.image, functionElf: fn.elfPath, address: fn.entry });
   console.error([`${name} is loaded at 0x${fn.addr.toString(16)} (entry 0x${fn.entry.toString(16)}).`, ...lines, 'Press Enter to call it.'].join('\n'));
-  await new Promise<void>((resolve) => {
-    process.stdin.once('data', () => resolve());
-    process.stdin.once('end', () => resolve());
-  });
-  process.stdin.pause();
+  let done = () => {};
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const enter = () => resolve();
+      process.stdin.once('data', enter);
+      process.stdin.once('end', enter);
+      // a QEMU that dies meanwhile (killed, or quit from gdb) is reported now, not after Enter
+      const gone = () => reject(new Error(`the emulated ESP32-P4 stopped while waiting for Enter: ${emu.exitReason || 'its port closed'}`));
+      void emu.whenExited.then(gone);
+      done = () => {
+        process.stdin.off('data', enter).off('end', enter);
+      };
+    });
+  } finally {
+    done();
+    process.stdin.pause();
+  }
 }

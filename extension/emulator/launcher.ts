@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { DeviceClient } from '../device/client.js';
@@ -26,6 +26,7 @@ export class EmulatorError extends Error {
 export class Emulator {
   private exited: Promise<void>;
   private stopping = false;
+  private status: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   private constructor(
     readonly port: string,
@@ -34,8 +35,12 @@ export class Emulator {
     private readonly workDir: string,
     readonly options: EmulatorOptions,
     private readonly qemu: { pid?: number },
+    private readonly stderr: () => string,
   ) {
-    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => {
+      this.status = { code, signal };
+      resolve();
+    }));
   }
 
   get pid(): number {
@@ -49,6 +54,22 @@ export class Emulator {
   /** Resolves when QEMU has exited, for whatever reason. */
   get whenExited(): Promise<void> {
     return this.exited;
+  }
+
+  /** stop() was called: an exit is what was asked for. */
+  get stopRequested(): boolean {
+    return this.stopping;
+  }
+
+  /** How QEMU ended, in words, with the last thing it said ('' while it runs). */
+  get exitReason(): string {
+    if (!this.status) return '';
+    const { code, signal } = this.status;
+    // the guard shell exits with QEMU's status, 128 + n when signal n ended it
+    const sig = signal ?? (code !== null && code > 128 ? signalName(code - 128) : null);
+    const how = sig ? `QEMU was killed (${sig})` : `QEMU exited with status ${code}`;
+    const said = this.stderr().trim().split('\n').pop();
+    return said ? `${how}: ${said}` : how;
   }
 
   static async start(opts: StartOptions = {}): Promise<Emulator> {
@@ -69,7 +90,7 @@ export class Emulator {
     });
     try {
       const port = await waitForPty(proc, () => stderr);
-      const emu = new Emulator(port, image, proc, workDir, opts, qemu);
+      const emu = new Emulator(port, image, proc, workDir, opts, qemu, () => stderr);
       if (!opts.gdbWait) await emu.waitUntilAnswering(opts.bootTimeoutMs ?? 10000, () => stderr);
       return emu;
     } catch (e) {
@@ -140,6 +161,10 @@ function spawnQemu(args: string[]): ChildProcess {
   const proc = spawn('sh', ['-c', guard, 'qemu-guard', QEMU, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   proc.on('error', () => undefined); // reported through exit
   return proc;
+}
+
+function signalName(n: number): string {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
 }
 
 function killGroup(proc: ChildProcess): void {

@@ -4,7 +4,7 @@
  * reported before any device is opened.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -14,6 +14,7 @@ import { ensureFirmwareImage } from '../../extension/emulator/image.js';
 import { Emulator } from '../../extension/emulator/launcher.js';
 import { MallocCap } from '../../extension/protocol/constants.js';
 import { repoRoot, scratchDir } from '../helpers/paths.js';
+import { qemusUnder } from '../helpers/processes.js';
 
 /** Scratch folders of this file, removed at the end. */
 const scratchDirs: string[] = [];
@@ -203,25 +204,6 @@ describe('device commands', () => {
   });
 });
 
-/** Pids of the processes whose parent is `pid`. */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid ? [Number(d)] : [];
-    } catch {
-      return []; // gone meanwhile
-    }
-  });
-}
-const commandOf = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
-  } catch {
-    return '';
-  }
-};
-
 describe('p4jit emulator', () => {
   test('prints its port, answers there, and stops on SIGTERM leaving no QEMU behind', async () => {
     const proc = execa(process.execPath, [BIN, 'emulator'], { reject: false, cwd: repoRoot });
@@ -234,7 +216,7 @@ describe('p4jit emulator', () => {
       });
       proc.once('exit', () => reject(new Error(`p4jit emulator exited early: ${out}`)));
     });
-    const qemus = childrenOf(proc.pid!).flatMap(childrenOf).filter((pid) => commandOf(pid).includes('qemu-system-riscv32'));
+    const qemus = qemusUnder(proc.pid!);
     assert.equal(qemus.length, 1, 'one QEMU under the CLI');
 
     const ping = await p4jit(['ping', '--port', port]);
@@ -244,6 +226,18 @@ describe('p4jit emulator', () => {
     const r = await proc;
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(existsSync(`/proc/${qemus[0]}`), false, 'QEMU is gone');
+  });
+  test('says so and exits 1 when its QEMU is killed', async () => {
+    const proc = execa(process.execPath, [BIN, 'emulator'], { reject: false, cwd: repoRoot });
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', (d: Buffer) => { if (/on \/dev\//.test(d.toString())) resolve(); });
+      proc.once('exit', () => reject(new Error('p4jit emulator exited early')));
+    });
+    const [qemu] = qemusUnder(proc.pid!);
+    process.kill(qemu, 'SIGKILL');
+    const r = await proc;
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stderr, /^p4jit: the emulated ESP32-P4 stopped: QEMU was killed \(SIGKILL\)/);
   });
 });
 

@@ -20,6 +20,7 @@ import { MallocCap } from '../../extension/protocol/constants.js';
 import { JitSession } from '../../extension/session/jit-session.js';
 import { loadImage, readElf } from '../../toolchain/elf.js';
 import { fixture, scratchDir } from '../helpers/paths.js';
+import { childrenOf } from '../helpers/processes.js';
 
 const FAULTS_C = fixture('corpus/faults.c');
 const CODE_CAPS = MallocCap.EXEC | MallocCap.SPIRAM | MallocCap['8BIT'];
@@ -135,7 +136,7 @@ test('killed during a call: the call and a queued request fail at once; the sess
 
 test('QEMU killed from outside with SIGKILL while idle: the client notices without being asked', async (t) => {
   const lost = once(client, 'disconnect');
-  const qemuPid = childPids(emu!.pid).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('qemu-system'));
+  const qemuPid = childrenOf(emu!.pid).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('qemu-system'));
   assert.ok(qemuPid, 'found the QEMU process');
   const killedAt = Date.now();
   process.kill(qemuPid, 'SIGKILL');
@@ -148,11 +149,3 @@ test('QEMU killed from outside with SIGKILL while idle: the client notices witho
   await assert.rejects(client.ping(), isDisconnected);
   await emu!.whenExited;
 });
-
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}

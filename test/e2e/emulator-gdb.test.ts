@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -16,7 +17,8 @@ import { gdbCommands, type GdbSessionInfo } from '../../extension/emulator/qemu-
 import { discoverToolchain } from '../../toolchain/discover.js';
 import { findSymbol, readElf } from '../../toolchain/elf.js';
 import { loadCode } from '../../toolchain/loader.js';
-import { scratchDir } from '../helpers/paths.js';
+import { repoRoot, scratchDir } from '../helpers/paths.js';
+import { qemusUnder } from '../helpers/processes.js';
 
 const GDB = 'gdb-multiarch';
 
@@ -119,5 +121,27 @@ describe('gdb on the emulated ESP32-P4', () => {
     const client = await DeviceClient.open(emu.port);
     cleanup.push(() => client.close());
     assert.equal((await client.ping(Buffer.from('booted'))).toString(), 'booted');
+  });
+
+  test('p4jit run --gdb: a QEMU that dies while the call waits for Enter is reported at once', async () => {
+    const port = await freePort();
+    const cli = spawn(process.execPath, [join(repoRoot, 'bin', 'p4jit.js'), 'run', join(repoRoot, 'test', 'fixtures', 'corpus', 'faults.c'),
+      'still_alive', '1', '--emulator', '--gdb', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] }); // stdin open: no Enter
+    cleanup.push(async () => { if (cli.exitCode === null) cli.kill('SIGKILL'); });
+    let stderr = '';
+    const exited = once(cli, 'exit');
+    await new Promise<void>((resolve, reject) => {
+      cli.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('Press Enter to call it.')) resolve();
+      });
+      void exited.then(() => reject(new Error(`p4jit exited before waiting for Enter:\n${stderr}`)));
+    });
+    const [qemu] = qemusUnder(cli.pid!);
+    assert.ok(qemu, 'found the QEMU under the CLI');
+    process.kill(qemu, 'SIGKILL');
+    const [code] = await exited;
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /p4jit: the emulated ESP32-P4 stopped while waiting for Enter: QEMU was killed \(SIGKILL\)/);
   });
 });
