@@ -105,8 +105,8 @@ export class SuiteSession {
 
   private async serve(req: UiRequest): Promise<void> {
     try {
-      await performUiRequest(this.page, req, this.opts.resultsDir);
-      writeUiReply(this.opts.bridgeDir, req.id, { ok: true });
+      const value = await performUiRequest(this.page, req, this.opts.resultsDir);
+      writeUiReply(this.opts.bridgeDir, req.id, { ok: true, value });
     } catch (err) {
       writeUiReply(this.opts.bridgeDir, req.id, { ok: false, error: (err as Error).message ?? String(err) });
     }

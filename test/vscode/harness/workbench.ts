@@ -2,7 +2,7 @@
 // user-style actions on the VS Code workbench (command palette, keys, quick picks, screenshots).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
 import type { UiRequest } from './ui-bridge.js';
 
 export const DEFAULT_CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -98,20 +98,77 @@ export async function pickQuickItem(page: Page, label: string, timeoutMs = 15_00
   if (!(await acceptRow(page, label, timeoutMs))) throw new Error(`quick pick has no item "${label}"`);
 }
 
-export async function saveScreenshot(page: Page, dir: string, name: string): Promise<string> {
+/** Labels of the rows the open quick input lists (once it lists any, or after `waitMs`). */
+async function rowLabels(page: Page, waitMs = 5000): Promise<string[]> {
+  const rows = page.locator(`${QUICK_ROWS} .label-name`);
+  await rows.first().waitFor({ state: 'visible', timeout: waitMs }).catch(() => undefined);
+  return (await rows.allTextContents()).map((t) => t.trim());
+}
+
+/** Labels of the open quick pick; none when no quick input is open (the caller polls). */
+export async function quickPickItems(page: Page): Promise<string[]> {
+  if (!(await page.locator(QUICK_INPUT_BOX).isVisible())) return [];
+  return rowLabels(page, 2000);
+}
+
+/** What the palette lists for `text`, typed as a user types it; the palette is closed again. */
+export async function paletteItems(page: Page, text: string): Promise<string[]> {
+  if (await quickInputVisible(page)) await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+Shift+P');
+  await page.locator(QUICK_INPUT_BOX).waitFor({ state: 'visible', timeout: 15_000 });
+  await page.locator(QUICK_INPUT_BOX).fill('>');
+  await page.keyboard.type(text);
+  const labels = await rowLabels(page, 2000);
+  await page.keyboard.press('Escape');
+  return labels;
+}
+
+/**
+ * The frame of the webview that holds `selector`. A webview is an iframe (the host page of
+ * VS Code) holding another iframe with the extension's HTML: search every frame but the page.
+ */
+async function webviewFrame(page: Page, selector: string, timeoutMs = 15_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      if (frame === page.mainFrame() || frame.isDetached()) continue;
+      if (await frame.locator(selector).count().catch(() => 0)) return frame;
+    }
+    await sleep(100);
+  }
+  throw new Error(`no webview shows ${selector}`);
+}
+
+async function visibleTexts(locator: Locator): Promise<string[]> {
+  const out: string[] = [];
+  for (const item of await locator.all()) {
+    if (await item.isVisible()) out.push((await item.innerText()).replace(/\s+/g, ' ').trim());
+  }
+  return out;
+}
+
+export async function saveScreenshot(page: Page, dir: string, name: string, selector?: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
-  await page.screenshot({ path: file });
+  if (selector) await page.locator(selector).screenshot({ path: file });
+  else await page.screenshot({ path: file });
   return file;
 }
 
-/** Performs one request a suite sent through ui-bridge. */
-export async function performUiRequest(page: Page, req: UiRequest, screenshotDir: string): Promise<void> {
+/** Performs one request a suite sent through ui-bridge; returns what a query action found. */
+export async function performUiRequest(page: Page, req: UiRequest, screenshotDir: string): Promise<unknown> {
   switch (req.action) {
     case 'palette': return runPaletteCommand(page, req.arg);
+    case 'paletteItems': return paletteItems(page, req.arg);
     case 'press': return page.keyboard.press(req.arg);
     case 'type': return page.keyboard.type(req.arg);
     case 'quickPick': return pickQuickItem(page, req.arg);
+    case 'quickPickItems': return quickPickItems(page);
+    case 'click': return page.locator(req.arg).first().click({ timeout: 15_000 });
+    case 'texts': return visibleTexts(page.locator(req.arg));
+    case 'webviewClick': return (await webviewFrame(page, req.arg)).locator(req.arg).first().click({ timeout: 15_000 });
+    case 'webviewTexts': return visibleTexts((await webviewFrame(page, req.arg)).locator(req.arg));
     case 'screenshot': await saveScreenshot(page, screenshotDir, req.arg); return;
+    case 'screenshotSidebar': await saveScreenshot(page, screenshotDir, req.arg, '.part.sidebar'); return;
   }
 }
