@@ -18,6 +18,7 @@ import type { DeviceInfo } from '../protocol/payloads.js';
 import { JitSession } from '../session/jit-session.js';
 import type { CallResult, LoadedFunction, SessionSettings } from '../session/types.js';
 import { codeCapsBits, dataCapsBits, readConfig, storePort, type P4JitConfig } from './config.js';
+import { ALWAYS_EMULATOR, askWhereToRun } from './port-picker.js';
 import { resolveToolchainPath } from './toolchain.js';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
@@ -42,8 +43,8 @@ export class DeviceManager implements vscode.Disposable {
   private emulator: Emulator | undefined;
   private connecting: Promise<JitSession> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  /** The user accepted the emulator when no board was found; do not ask again this window. */
-  private emulatorAccepted = false;
+  /** Where the user chose to run when no board was found; not asked again until they stop the emulator. */
+  private chosenPort: string | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -109,6 +110,7 @@ export class DeviceManager implements vscode.Disposable {
 
   async stopEmulator(): Promise<void> {
     if (this.emulated) await this.disconnect();
+    this.chosenPort = undefined; // the next run asks again where to run
     const emu = this.emulator;
     this.emulator = undefined;
     await emu?.stop();
@@ -152,17 +154,14 @@ export class DeviceManager implements vscode.Disposable {
     if (port !== 'auto') return this.open(port, false, () => DeviceClient.open(port));
     const board = await findBoard();
     if (board) return this.open(board.path, false, () => DeviceClient.open(board.path));
-    if (this.emulatorAccepted || this.hasEmulator) return this.connectEmulator();
-    const choice = await vscode.window.showInformationMessage(
-      'No ESP32-P4 board is connected. Run on the emulated ESP32-P4 instead?',
-      'Use Emulator', 'Always Use Emulator', 'Select Port…');
-    if (choice === 'Use Emulator' || choice === 'Always Use Emulator') {
-      this.emulatorAccepted = true;
-      if (choice === 'Always Use Emulator') await storePort('emulator');
-      return this.connectEmulator();
-    }
-    if (choice === 'Select Port…') void vscode.commands.executeCommand('p4jit.selectPort');
-    throw new vscode.CancellationError();
+    if (this.hasEmulator) return this.connectEmulator();
+    // Asked before anything else of the run, in a pick that waits for the answer (never a toast).
+    this.chosenPort ??= await askWhereToRun();
+    const chosen = this.chosenPort;
+    if (!chosen) throw new vscode.CancellationError();
+    if (chosen === ALWAYS_EMULATOR) await storePort('emulator');
+    if (chosen === 'emulator' || chosen === ALWAYS_EMULATOR) return this.connectEmulator();
+    return this.open(chosen, false, () => DeviceClient.open(chosen));
   }
 
   private async connectEmulator(): Promise<JitSession> {

@@ -59,8 +59,15 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
   const dev = device;
 
   const command = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, fn);
+  // Menus and the palette offer Start or Stop Emulator, Disconnect, only when they can act.
+  const updateContext = () => {
+    void vscode.commands.executeCommand('setContext', 'p4jit.emulatorRunning', dev.hasEmulator);
+    void vscode.commands.executeCommand('setContext', 'p4jit.connected', dev.connected);
+  };
+  updateContext();
   context.subscriptions.push(
     output, diagnostics, status, panel, tasks, lenses,
+    dev.onDidChange(updateContext),
     vscode.languages.registerCodeLensProvider([{ language: 'c', scheme: 'file' }, { language: 'cpp', scheme: 'file' }], lenses),
     vscode.workspace.registerTextDocumentContentProvider(DISASSEMBLY_SCHEME, new DisassemblyProvider(dev)),
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -13,6 +13,8 @@ interface PortItem extends vscode.QuickPickItem {
 }
 
 export const AUTO_LABEL = 'Auto';
+export const ALWAYS_EMULATOR = 'always-emulator';
+export const ALWAYS_EMULATOR_LABEL = 'Always Use the Emulator';
 export const CUSTOM_LABEL = 'Enter a Port Path…';
 
 /** Asks for a port; resolves to 'auto' | 'emulator' | a path, or undefined when dismissed. */
@@ -77,4 +79,30 @@ function fixedItems(current: string): PortItem[] {
     { label: `$(search) ${AUTO_LABEL}`, description: mark('auto') ?? 'the first Espressif board, else offer the emulator', port: 'auto' },
     { label: CUSTOM_LABEL },
   ];
+}
+
+/**
+ * No board was found: asks where to run, before anything else of the run. Resolves to 'emulator',
+ * ALWAYS_EMULATOR (the caller stores p4jit.port), a port path, or undefined when dismissed.
+ */
+export async function askWhereToRun(): Promise<string | undefined> {
+  let ports: PortEntry[] = [];
+  let listError: string | undefined;
+  try {
+    ports = await listPorts();
+  } catch (e) {
+    listError = (e as Error).message;
+  }
+  const items: PortItem[] = [
+    { label: `$(vm) ${EMULATOR_LABEL}`, description: 'QEMU on this machine, no board needed', port: 'emulator' },
+    { label: `$(pin) ${ALWAYS_EMULATOR_LABEL}`, description: 'for this workspace: sets p4jit.port to "emulator"', port: ALWAYS_EMULATOR },
+    // only what can be chosen: a hint row would end the run when picked
+    ...portItems(ports, '', listError).filter((i) => i.port || i.kind === vscode.QuickPickItemKind.Separator),
+  ];
+  const chosen = await vscode.window.showQuickPick(items, {
+    title: 'P4-JIT: No ESP32-P4 board found. Where should it run?',
+    placeHolder: 'The emulated ESP32-P4, or a serial port',
+    ignoreFocusOut: true,
+  });
+  return chosen?.port;
 }

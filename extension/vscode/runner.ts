@@ -10,7 +10,7 @@ import { JitSession } from '../session/jit-session.js';
 import type { CallResult, LoadedFunction } from '../session/types.js';
 import { parseArgument } from '../../toolchain/args.js';
 import { CompileError } from '../../toolchain/build.js';
-import { findFunction, formatSignature, functionAt, type FunctionSignature } from '../../toolchain/signature.js';
+import { findFunction, formatSignature, functionAt, parseFunctions, SignatureError, type FunctionSignature } from '../../toolchain/signature.js';
 import type { DeviceManager } from './device-manager.js';
 import { callHeadline, describeCall, type SourceDiagnostics } from './results.js';
 
@@ -47,6 +47,10 @@ export class Runner {
     if (!target) return undefined;
     const sig = await this.signature(target);
     if (!sig) return undefined;
+    // Where it runs is asked first (when it must be), then it is built: a compile error is
+    // reported before the user types any argument.
+    const built = await this.withDevice(`building ${target.name}`, (session) => session.build(target.file, target.name), target.file);
+    if (!built) return undefined;
     args ??= await this.askArguments(sig, JitSession.key(target.file, target.name));
     if (!args) return undefined;
     return this.runWith({ ...target, args });
@@ -190,9 +194,25 @@ export class Runner {
       const fn = await functionAt(doc.getText(), line, doc.uri.fsPath);
       return { file: doc.uri.fsPath, name: fn.name };
     } catch (e) {
+      // Outside any function: the user picks one of the file's functions.
+      if (e instanceof SignatureError && e.code === 'no-function-at-line') return this.pickFunction(doc);
       void vscode.window.showWarningMessage(`P4-JIT: ${(e as Error).message}`);
       return undefined;
     }
+  }
+
+  private async pickFunction(doc: vscode.TextDocument): Promise<RunTarget | undefined> {
+    const all = await parseFunctions(doc.getText(), doc.uri.fsPath);
+    const callable = all.filter((f) => !f.problem);
+    if (!callable.length) {
+      const why = all.length ? ` (${all.map((f) => `${f.name}: ${f.problem?.reason}`).join('; ')})` : '';
+      void vscode.window.showWarningMessage(`P4-JIT: ${basename(doc.uri.fsPath)} has no function that can be run${why}.`);
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      callable.map((f) => ({ label: f.name, description: `line ${f.startLine}`, detail: formatSignature(f) })),
+      { title: `P4-JIT: Run which function of ${basename(doc.uri.fsPath)}?`, placeHolder: 'The cursor is outside any function: pick one' });
+    return picked && { file: doc.uri.fsPath, name: picked.label };
   }
 
   private async signature(target: RunTarget): Promise<FunctionSignature | undefined> {

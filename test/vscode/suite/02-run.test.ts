@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 
-import { answerPrompts, nextCall, openAt, p4jit, ui, workspaceUri } from './helpers.js';
+import { answerPrompts, diagnosticsOf, nextCall, openAt, p4jit, Scratch, ui, until, workspaceUri } from './helpers.js';
 
 suite('Run on ESP32-P4', () => {
   test('is in the editor context menu of C and C++ files only', async () => {
@@ -33,6 +33,47 @@ suite('Run on ESP32-P4', () => {
     assert.equal(call.returnValue, 42);
     assert.deepEqual(call.args.map((a) => a.display), ['2', '40']);
     assert.ok(call.cycles !== null && call.cycles > 0n, 'the device counted cycles');
+  });
+
+  test('asks where to run first, in a pick that waits; a compile error comes before any argument prompt', async function () {
+    if (!ui.uiDriverAvailable()) this.skip();
+    const api = await p4jit();
+    const config = () => vscode.workspace.getConfiguration('p4jit');
+    const scratch = new Scratch();
+    // No board and no choice yet: what a new user meets on the first run.
+    await config().update('port', 'auto', vscode.ConfigurationTarget.Workspace);
+    await vscode.commands.executeCommand('p4jit.stopEmulator');
+    try {
+      const uri = scratch.write('twice.c', 'int twice(int x)\n{\n    return x * no_such_factor;\n}\n');
+      await openAt('scratch/twice.c', 'return');
+      const prompts = api.runner.prompts;
+      await ui.palette('P4-JIT: Run on ESP32-P4');
+      const items = await until(async () => {
+        const labels = await ui.quickPickItems();
+        return labels.includes('Emulated ESP32-P4') ? labels : undefined;
+      }, 'the pick of where to run', 30_000);
+      assert.ok(items.includes('Always Use the Emulator'), 'it offers to stop asking');
+      assert.equal(api.runner.prompts, prompts, 'no argument was asked before');
+      await ui.pickQuickItem('Emulated ESP32-P4');
+      const error = await until(() => diagnosticsOf(uri).find((d) => d.severity === vscode.DiagnosticSeverity.Error), 'the compile error', 120_000);
+      assert.equal(error.range.start.line, 2, 'on its line');
+      assert.equal(api.runner.prompts, prompts, 'no argument was asked for code that does not compile');
+
+      // The answer stands for the window: a run of the mended code asks nothing but its argument.
+      scratch.write('twice.c', 'int twice(int x)\n{\n    return x * 2;\n}\n');
+      const mended = await vscode.commands.executeCommand<any>('p4jit.runFunction', uri, 'twice', ['21']);
+      assert.equal(mended?.returnValue, 42);
+
+      // "Always Use the Emulator" stores the choice in the workspace settings.
+      await vscode.commands.executeCommand('p4jit.stopEmulator');
+      const running = vscode.commands.executeCommand<any>('p4jit.runFunction', uri, 'twice', ['5']);
+      await ui.pickQuickItem('Always Use the Emulator');
+      assert.equal((await running)?.returnValue, 10);
+      assert.equal(config().get('port'), 'emulator');
+    } finally {
+      await config().update('port', 'emulator', vscode.ConfigurationTarget.Workspace);
+      await scratch.cleanup();
+    }
   });
 
   test('Rerun Last runs again with the same arguments without asking', async () => {

@@ -17,7 +17,7 @@ suite('command palette', () => {
     assert.equal(loaded.stale, false);
     assert.equal(api.device.history()[0], previous, 'uploading does not call');
 
-    await ui.palette('P4-JIT: Call Loaded Function…');
+    await ui.palette('P4-JIT: Call Loaded Function (Exec)…');
     await ui.pickQuickItem('add');
     await answerPrompts(api, ['5', '6']);
     const call = await nextCall(api, 'add', previous);
@@ -25,11 +25,43 @@ suite('command palette', () => {
 
     const allocations = await api.device.current!.allocations();
     assert.ok(allocations.some((a) => a.addr === loaded.addr && a.owner === 'add'), 'its code is allocated on the device');
-    await ui.palette('P4-JIT: Free Loaded Function…');
+    await ui.palette('P4-JIT: Free Loaded Function (Unload)…');
     await ui.pickQuickItem('add');
     await ui.waitFor(() => !api.device.loadedFunctions().some((f) => f.name === 'add'), 'add to be freed');
     const after = await api.device.current!.allocations();
     assert.ok(!after.some((a) => a.addr === loaded.addr), 'its code was freed on the device');
+  });
+
+  test('finds every command by the words users type: exec, emulator, upload, free', async function () {
+    if (!ui.uiDriverAvailable()) this.skip();
+    await openAt('src/basics.c', 'return a + b;'); // uploading is offered in C files
+    const wanted: [word: string, title: RegExp][] = [
+      ['exec', /^P4-JIT: Call Loaded Function \(Exec\)…$/],
+      ['emulator', /^P4-JIT: (Start|Stop) Emulator \(Emulated ESP32-P4\)$/],
+      ['upload', /^P4-JIT: Upload Function \(Load Without Running\)$/],
+      ['free', /^P4-JIT: Free Loaded Function \(Unload\)…$/],
+      ['free', /^P4-JIT: Free All Loaded Functions$/],
+    ];
+    for (const [word, title] of wanted) {
+      await until(async () => (await ui.paletteItems(word)).some((label) => title.test(label)),
+        `the palette to list ${title} for "${word}"`, 20_000);
+    }
+  });
+
+  test('Run on ESP32-P4 with the cursor outside any function offers the file\'s functions', async function () {
+    if (!ui.uiDriverAvailable()) this.skip();
+    const api = await p4jit();
+    await openAt('src/basics.c', 'Functions the extension'); // the comment on the first line
+    const previous = api.device.history()[0];
+    await ui.palette('P4-JIT: Run on ESP32-P4');
+    const items = await until(async () => {
+      const labels = await ui.quickPickItems();
+      return labels.includes('answer') ? labels : undefined;
+    }, 'a pick of the file\'s functions', 30_000);
+    for (const name of ['add', 'scale', 'shout']) assert.ok(items.includes(name), `${name} is offered`);
+    await ui.pickQuickItem('answer');
+    const call = await nextCall(api, 'answer', previous);
+    assert.equal(call.returnValue, 42);
   });
 
   test('Free All frees every loaded function on the device', async () => {
