@@ -32,16 +32,29 @@ export function formatHex(value: number): string {
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB'];
 
-/** 512 → "512 B", 4096 → "4 KiB", 1536 → "1.5 KiB", 33554432 → "32 MiB". */
-export function formatBytes(bytes: number): string {
+/** 512 → "512 B", 4096 → "4 KiB", 1536 → "1.5 KiB", 33554432 → "32 MiB" (`decimals` at most). */
+export function formatBytes(bytes: number, decimals = 1): string {
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
     value /= 1024;
     unit++;
   }
-  const shown = unit === 0 ? String(value) : trimZero(value.toFixed(1));
+  const shown = unit === 0 ? String(value) : trimZero(value.toFixed(decimals));
   return `${shown} ${BYTE_UNITS[unit]}`;
+}
+
+/**
+ * The free part of a region, with the decimals it takes to differ from the total whenever
+ * something is in use: "31.98 MiB" (free of "32 MiB") rather than a "32 MiB" that hides 17 KiB.
+ */
+export function formatFree(free: number, total: number): string {
+  if (free >= total) return formatBytes(free);
+  for (let decimals = 1; decimals <= 3; decimals++) {
+    const shown = formatBytes(free, decimals);
+    if (shown !== formatBytes(total, decimals)) return shown;
+  }
+  return `${formatCount(free)} B`;
 }
 
 /** 1234567 → "1,234,567" (fixed separator so the panel reads the same everywhere). */

@@ -34,6 +34,9 @@ export interface HeapInfo {
   totalInternal: number;
 }
 
+/** Owner shown for the argument buffer the loaded functions share: only Free All releases it. */
+export const ARGUMENTS_OWNER = 'arguments';
+
 /** One live device allocation (LIST_ALLOCS), with the loaded function that owns it if any. */
 export interface AllocationInfo {
   addr: number;

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { CallResult } from '../session/types.js';
 import { createNonce, panelHtml } from '../../webview/html.js';
 import {
-  parseWebviewMessage, targetsKnownItem,
+  ARGUMENTS_OWNER, parseWebviewMessage, targetsKnownItem,
   type AllocationInfo, type CallRecord, type HeapInfo, type PanelState, type WebviewMessage,
 } from '../../webview/messages.js';
 import { readConfig } from './config.js';
@@ -222,7 +222,7 @@ export class DevicePanel implements vscode.WebviewViewProvider, vscode.Disposabl
     const allocation = this.allocations.find((a) => a.addr === addr);
     const fn = this.device.loadedFunctions().find((f) => !f.stale && f.addr === addr);
     if (fn) return this.runner.free(fn.key); // freeing a function's code unloads the function
-    if (allocation?.owner === 'arguments') {
+    if (allocation?.owner === ARGUMENTS_OWNER) {
       void vscode.window.showInformationMessage('P4-JIT: this is the argument buffer of loaded functions; "Free All" releases it.');
       return;
     }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { openPanel, screenshotDir, startHarness, type Harness, type PanelPage } from './harness.js';
-import { connectedState, disconnectedState } from './sample-state.js';
+import { CAP, connectedState, disconnectedState } from './sample-state.js';
 import { DARK_MODERN } from './themes.js';
 import { hexToRgba, paintedMiddleRow, shareOf } from './pixels.js';
 import type { PanelState } from '../../webview/messages.js';
@@ -93,6 +93,28 @@ test('a connected device shows heap, allocations, functions and calls', async ()
 
   assert.deepEqual(await panel.cspViolations(), []);
   assert.deepEqual(panel.errors, []);
+  await panel.close();
+});
+
+test('free memory is shown with the precision a change needs: 17 KiB in use is not "32 MiB free of 32 MiB"', async () => {
+  const state = connectedState();
+  state.heap = { freeSpiram: 32 * 1024 * 1024 - 17 * 1024, totalSpiram: 32 * 1024 * 1024, freeInternal: 786_432 - 512, totalInternal: 786_432 };
+  const panel = await panelWith(state);
+  const heap = await visibleText(panel, '#section-heap');
+  assert.match(heap, /PSRAM 31\.98 MiB free of 32 MiB/);
+  assert.match(heap, /Internal RAM 767\.5 KiB free of 768 KiB/);
+  assert.match(await visibleText(panel, '#section-heap summary'), /32\.7 MiB free/);
+  await panel.close();
+});
+
+test('the argument buffer offers no Free (the extension would refuse it): Free All releases it', async () => {
+  const state = connectedState();
+  state.allocations.push({ addr: 0x4800_3000, size: 4096, caps: CAP.SPIRAM | CAP.BIT8, owner: 'arguments' });
+  const panel = await panelWith(state);
+  const row = panel.page.locator('li[data-addr="0x48003000"]');
+  assert.match(await row.innerText(), /freed by Free All/);
+  assert.equal(await row.getByRole('button').count(), 0);
+  assert.equal(await panel.page.locator('li.allocation').getByRole('button', { name: /^Free / }).count(), 3, 'the others keep theirs');
   await panel.close();
 });
 

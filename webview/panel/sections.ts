@@ -1,9 +1,9 @@
 // The data sections of the panel: heap, allocations, loaded functions, recent calls.
 import { html, nothing, type TemplateResult } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import type { AllocationInfo, CallFault, CallRecord, HeapInfo, LoadedFunctionInfo } from '../messages.js';
+import { ARGUMENTS_OWNER, type AllocationInfo, type CallFault, type CallRecord, type HeapInfo, type LoadedFunctionInfo } from '../messages.js';
 import {
-  baseName, decodeCaps, formatBytes, formatClock, formatCount, formatHex, formatMicros, usedPercent,
+  baseName, decodeCaps, formatBytes, formatClock, formatCount, formatFree, formatHex, formatMicros, usedPercent,
 } from '../format.js';
 import type { ViewContext } from './context.js';
 import { section } from './section.js';
@@ -18,7 +18,9 @@ export function heapSection(heap: HeapInfo | null, ctx: ViewContext): TemplateRe
         ${heapRegion('Internal RAM', heap.freeInternal, heap.totalInternal)}
       `
     : html`<p class="muted">Not read yet. Use Refresh to read it.</p>`;
-  const summary = heap ? `${formatBytes(heap.freeSpiram + heap.freeInternal)} free` : nothing;
+  const summary = heap
+    ? `${formatFree(heap.freeSpiram + heap.freeInternal, heap.totalSpiram + heap.totalInternal)} free`
+    : nothing;
   return section('heap', ctx, 'Heap', summary, body);
 }
 
@@ -35,7 +37,7 @@ function heapRegion(label: string, free: number, total: number): TemplateResult 
       <div class="region-head">
         <span>${label}</span>
         <span class="muted" title=${`${formatCount(free)} of ${formatCount(total)} bytes free`}>
-          ${formatBytes(free)} free of ${formatBytes(total)}
+          ${formatFree(free, total)} free of ${formatBytes(total)}
         </span>
       </div>
       <meter class="bar" min="0" max=${total} value=${used} low=${high} high=${high} optimum="0"
@@ -66,11 +68,14 @@ function allocationItem(allocation: AllocationInfo, ctx: ViewContext): TemplateR
         <span class="mono name">${address}</span>
         <span title=${`${formatCount(allocation.size)} bytes`}>${formatBytes(allocation.size)}</span>
         <span class="item-actions">
-          <vscode-button secondary
-            aria-label=${`Free ${formatBytes(allocation.size)} at ${address}`}
-            ?disabled=${ctx.isBusy(busyKey)}
-            @click=${() => ctx.send({ type: 'freeAllocation', addr: allocation.addr }, busyKey)}
-          >Free</vscode-button>
+          ${allocation.owner === ARGUMENTS_OWNER
+            // Not offered: the extension would refuse it while functions share the buffer.
+            ? html`<span class="muted" title="The buffer the loaded functions' array arguments share">freed by Free All</span>`
+            : html`<vscode-button secondary
+                aria-label=${`Free ${formatBytes(allocation.size)} at ${address}`}
+                ?disabled=${ctx.isBusy(busyKey)}
+                @click=${() => ctx.send({ type: 'freeAllocation', addr: allocation.addr }, busyKey)}
+              >Free</vscode-button>`}
         </span>
       </div>
       <div class="item-line">
