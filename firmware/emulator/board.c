@@ -265,6 +265,7 @@ int main(void)
     board_calibrate_cycles();
     if (board_virtio_init()) {
         s_link = &board_virtio_link;
+        board_console_init();
     } else {
         board_uart_init();
         s_link = &board_uart_link;

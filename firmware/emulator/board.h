@@ -83,6 +83,10 @@ typedef struct {
 extern const board_link_t board_uart_link;
 extern const board_link_t board_virtio_link;
 void board_uart_init(void);
+/** The UART as the board's console (only when the link is the virtio port). */
+void board_console_init(void);
+/** Bytes to the console; dropped when the UART is the link. */
+void board_console_write(const uint8_t *data, size_t len);
 /** Finds and starts the virtio-serial port; false when the machine has none. */
 bool board_virtio_init(void);
 
@@ -97,5 +101,7 @@ void board_protect_memory(void);
 void board_calibrate_cycles(void);
 uint32_t board_cycle_hz(void);
 bool board_cycles_are_instructions(void);
-/** Sends what JIT code printed so far as an OUTPUT frame. */
+/** Before a call: where what it prints goes (OUTPUT frames, or the console). */
+void board_output_reset(bool to_host);
+/** Sends what JIT code printed so far as an OUTPUT frame, or to the console. */
 void board_output_flush(void);

@@ -1,5 +1,6 @@
 /*
- * The C library as JIT code sees it: stdout goes to the host as OUTPUT frames, and picolibc's
+ * The C library as JIT code sees it: stdout goes to the host as OUTPUT frames (or to the
+ * console, for a host that did not ask for them), and picolibc's
  * locks (taken by malloc, free, realloc) mask the time-limit interrupt, so a call stopped by its
  * time limit never leaves the firmware's malloc heap half-updated.
  */
@@ -13,6 +14,7 @@
 
 static uint8_t s_out[256];
 static size_t s_out_len;
+static bool s_out_to_host;
 
 static uint32_t irq_save(void)
 {
@@ -30,16 +32,19 @@ void board_output_flush(void)
 {
     /* a time-out must not cut a frame in half */
     uint32_t mie = irq_save();
-    if (s_out_len > 0) {
+    if (s_out_len > 0 && s_out_to_host) {
         jit_core_output(s_out, s_out_len);
-        s_out_len = 0;
+    } else if (s_out_len > 0) {
+        board_console_write(s_out, s_out_len);
     }
+    s_out_len = 0;
     irq_restore(mie);
 }
 
-void board_output_reset(void)
+void board_output_reset(bool to_host)
 {
     s_out_len = 0;
+    s_out_to_host = to_host;
 }
 
 static int stdout_putc(char c, FILE *f)

@@ -19,7 +19,6 @@ extern char __image_ro_start[], __image_ro_end[], __stack_guard[];
 extern void trap_entry(void);
 void board_call_jit(uint32_t entry, void *arg0, void *arg1) __attribute__((noreturn));
 void board_null_function(void);
-void board_output_reset(void);
 void board_locks_reset(void);
 void board_jit_returned(uint32_t a0) __attribute__((noreturn));
 void trap_c(uint32_t mcause, uint32_t mepc, uint32_t mtval, uint32_t sp);
@@ -118,7 +117,7 @@ void jit_port_run(jit_call_t *call, jit_run_result_t *res)
     s_call = call;
     s_result = res;
     call->ret = 0;
-    board_output_reset();
+    board_output_reset(call->output_to_host);
     s_t0 = board_mtime();
     if (setjmp(s_recover) == 0) {
         board_timer_at(s_t0 + (uint64_t)call->limit_ms * (MTIME_HZ / 1000u));

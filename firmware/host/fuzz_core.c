@@ -7,7 +7,8 @@
  *    (FUZZ_OPT_FIX_SEALS makes mutated sealed requests reach the inner commands);
  *  - each reply has the layout of its command, and an error code that command can give;
  *  - no reply to a protected command succeeds before authentication did;
- *  - OUTPUT frames come only right before an EXEC/CALL reply;
+ *  - OUTPUT frames come only right before an EXEC/CALL reply, and only after the host asked for
+ *    them (FEATURES); FAULT and TIMEOUT carry detail words only then too (else one code);
  *  - never more replies than frame starts fed;
  *  - the allocation table matches the heap's live blocks, the heap's blocks are consistent, and
  *    freeing everything gives back exactly the starting free figures.
@@ -108,14 +109,15 @@ static bool known_command(uint8_t cmd)
     case JIT_CMD_PING: case JIT_CMD_INFO: case JIT_CMD_ALLOC: case JIT_CMD_FREE:
     case JIT_CMD_WRITE_MEM: case JIT_CMD_READ_MEM: case JIT_CMD_EXEC: case JIT_CMD_CALL:
     case JIT_CMD_HEAP_INFO: case JIT_CMD_LIST_ALLOCS: case JIT_CMD_AUTH_CHALLENGE:
-    case JIT_CMD_AUTH_RESPONSE: case JIT_CMD_AUTH_END: case JIT_CMD_SEALED: return true;
+    case JIT_CMD_AUTH_RESPONSE: case JIT_CMD_AUTH_END: case JIT_CMD_SEALED: case JIT_CMD_FEATURES:
+    case JIT_CMD_LAST_FAULT: return true;
     default: return false;
     }
 }
 
 static bool open_command(uint8_t cmd)
 {
-    return cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_AUTH_CHALLENGE ||
+    return cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_FEATURES || cmd == JIT_CMD_AUTH_CHALLENGE ||
            cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_END || cmd == JIT_CMD_SEALED;
 }
 
@@ -130,7 +132,7 @@ static int region_of(uint32_t addr)
 }
 
 /* An error reply: a code this command can give, with the detail that code carries. */
-static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authenticated)
+static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authenticated, bool detail)
 {
     INVARIANT(len >= 4);
     uint32_t code = rd32(p);
@@ -153,8 +155,8 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
         break;
     default: INVARIANT(!"an error code no reply may carry"); break;
     }
-    uint32_t want = code == JIT_ERR_FAULT ? 16u : code == JIT_ERR_TIMEOUT ? 8u : 4u;
-    uint32_t record = 4 * JIT_OVERRUN_WORDS; /* after a call that wrote over a guard */
+    uint32_t want = !detail ? 4u : code == JIT_ERR_FAULT ? 16u : code == JIT_ERR_TIMEOUT ? 8u : 4u;
+    uint32_t record = detail ? 4 * JIT_OVERRUN_WORDS : 0; /* after a call that wrote over a guard */
     INVARIANT(len == want || (code == JIT_ERR_OVERRUN && len == 4 + record) ||
               ((code == JIT_ERR_FAULT || code == JIT_ERR_TIMEOUT) && len == want + record));
     if (code != JIT_ERR_CHECKSUM && code != JIT_ERR_PAYLOAD_TOO_LARGE) {
@@ -193,6 +195,13 @@ static void check_ok(uint8_t cmd, const uint8_t *p, uint32_t len, uint32_t max_p
         INVARIANT(len >= 4 && rd32(p) <= s_core.cfg.max_allocs && len == 4 + 12 * rd32(p));
         break;
     case JIT_CMD_AUTH_CHALLENGE: INVARIANT(len == 32); break;
+    case JIT_CMD_FEATURES: INVARIANT(len == 4 && (rd32(p) & ~JIT_FEATURES_ALL) == 0); break;
+    case JIT_CMD_LAST_FAULT: {
+        INVARIANT(len == JIT_LAST_FAULT_SIZE);
+        uint32_t code = rd32(p);
+        INVARIANT(code == JIT_ERR_OK || code == JIT_ERR_FAULT || code == JIT_ERR_TIMEOUT || code == JIT_ERR_OVERRUN);
+        break;
+    }
     default: break; /* OUTPUT: any bytes */
     }
 }
@@ -204,6 +213,7 @@ static size_t check_output(void)
     const uint8_t *b = host_port_output(&len);
     bool authenticated = !(s_options & FUZZ_OPT_AUTH);
     bool output_pending = false;
+    uint32_t features = 0; /* what the host asked for (FEATURES), forgotten by AUTH_END */
     int output_seq = -1; /* sequence number of the pending OUTPUT, -1 when it was plain */
     uint32_t max_payload = s_core.cfg.max_payload;
     while (at < len) {
@@ -234,6 +244,7 @@ static size_t check_output(void)
         }
         if (cmd == JIT_CMD_OUTPUT && flags == JIT_FLAG_OK) {
             /* (an error with this id answers a request that used it) */
+            INVARIANT(features & JIT_FEATURE_OUTPUT);
             INVARIANT(!output_pending || seq == output_seq); /* one call's output, sealed alike */
             output_pending = true;
             output_seq = seq;
@@ -249,9 +260,12 @@ static size_t check_output(void)
                 authenticated = true;
             } else if (cmd == JIT_CMD_AUTH_END) {
                 authenticated = !(s_options & FUZZ_OPT_AUTH);
+                features = 0;
+            } else if (cmd == JIT_CMD_FEATURES) {
+                features = rd32(p);
             }
         } else {
-            check_error(cmd, p, plen, authenticated);
+            check_error(cmd, p, plen, authenticated, (features & JIT_FEATURE_ERROR_DETAIL) != 0);
         }
     }
     INVARIANT(!output_pending);

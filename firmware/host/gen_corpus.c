@@ -250,7 +250,9 @@ static void exec_seeds(void)
     const uint32_t print[] = {HOST_OP_PRINT, 6, 0x6c6c6568, 0x00000a6f, HOST_OP_SLEEP, 20,
                               HOST_OP_RET, 7, 0};
     uint32_t p = code(print, 9);
-    addr_cmd(JIT_CMD_EXEC, p);
+    addr_cmd(JIT_CMD_EXEC, p); /* to the console */
+    addr_cmd(JIT_CMD_FEATURES, JIT_FEATURE_OUTPUT);
+    addr_cmd(JIT_CMD_EXEC, p); /* OUTPUT frames */
     call(p, 10, 0);
     finish("print_sleep");
 
@@ -258,9 +260,14 @@ static void exec_seeds(void)
     const uint32_t fault[] = {HOST_OP_FAULT, 7, 0x1234, HOST_OP_SPIN, 0xdeadbeef};
     uint32_t f = code(fault, 5);
     addr_cmd(JIT_CMD_EXEC, f);
+    req(JIT_CMD_LAST_FAULT, NULL, 0);
+    addr_cmd(JIT_CMD_FEATURES, JIT_FEATURES_ALL);
     call(f + 12, 30, 0);
     addr_cmd(JIT_CMD_EXEC, f + 16);
     req(JIT_CMD_INFO, NULL, 0);
+    req(JIT_CMD_LAST_FAULT, NULL, 0);
+    req(JIT_CMD_AUTH_END, NULL, 0);
+    addr_cmd(JIT_CMD_EXEC, f);
     finish("fault_timeout");
 
     begin(OPT_PAYLOAD(1));

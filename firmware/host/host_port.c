@@ -20,6 +20,8 @@ static struct {
     uint32_t now_ms;
     uint8_t *out;
     size_t out_len, out_cap;
+    char console[256]; /* the last bytes printed for a host that did not ask for OUTPUT frames */
+    size_t console_len;
     uint64_t random_state;
     host_sync_log_t sync;
     jit_fault_record_t last_fault;
@@ -63,6 +65,7 @@ void host_port_init(const host_port_config_t *cfg)
     }
     s.now_ms = cfg->start_ms;
     s.out_len = 0;
+    s.console_len = 0;
     s.random_state = 0x9e3779b97f4a7c15ull;
     memset(&s.sync, 0, sizeof s.sync);
     memset(&s.last_fault, 0, sizeof s.last_fault);
@@ -98,6 +101,29 @@ const uint8_t *host_port_output(size_t *len)
 void host_port_clear_output(void)
 {
     s.out_len = 0;
+}
+
+const char *host_port_console(void)
+{
+    s.console[s.console_len] = '\0';
+    return s.console;
+}
+
+/* keeps the newest bytes: a fuzzed call may print any amount */
+static void console_write(const uint8_t *data, size_t n)
+{
+    size_t room = sizeof s.console - 1;
+    if (n >= room) {
+        data += n - room;
+        n = room;
+    }
+    if (s.console_len + n > room) {
+        size_t drop = s.console_len + n - room;
+        memmove(s.console, s.console + drop, s.console_len - drop);
+        s.console_len -= drop;
+    }
+    memcpy(s.console + s.console_len, data, n);
+    s.console_len += n;
 }
 
 jit_heap_region_t *host_port_region(int which)
@@ -260,7 +286,11 @@ static void interpret(jit_call_t *call, jit_run_result_t *res, uint32_t t0)
                 trap(res, call, 5, (uint32_t)pc, (uint32_t)(pc + 8)); /* load fault reading the text */
                 return;
             }
-            jit_core_output(text, n);
+            if (call->output_to_host) {
+                jit_core_output(text, n);
+            } else {
+                console_write(text, n);
+            }
             pc += 8 + padded;
             break;
         }

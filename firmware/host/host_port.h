@@ -14,6 +14,7 @@
  *   HOST_OP_FAULT    mcause, mtval   trap with mepc = the instruction's address
  *   HOST_OP_SPIN                     loop forever: the clock runs to the time limit, TIMEOUT
  *   HOST_OP_PRINT    n u32, n bytes  print the bytes (padded to 4), go on with the next instruction
+ *                                    (OUTPUT frames, or the console: host_port_console())
  *   HOST_OP_RET_ARG  k u32           return argument slot k (load fault, mcause 5, when k >= nargs)
  *   HOST_OP_SLEEP    ms u32          the clock moves by ms (TIMEOUT once the limit is reached)
  *   HOST_OP_FILL     addr, n, byte   store byte at addr .. addr+n-1 in order, as a loop would (any
@@ -69,6 +70,10 @@ void host_port_set_millis(uint32_t ms);
 /** Everything written since the last clear. */
 const uint8_t *host_port_output(size_t *len);
 void host_port_clear_output(void);
+
+/** What calls printed to the console (output_to_host false) since init, NUL-terminated; the
+    newest 255 bytes. */
+const char *host_port_console(void);
 
 /** 0: PSRAM, 1: internal. */
 jit_heap_region_t *host_port_region(int which);

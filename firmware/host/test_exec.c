@@ -101,6 +101,7 @@ static void test_spiram_allocation_runs(void)
 
 static void test_exec_fault_reported_and_recorded(void)
 {
+    opt_in(JIT_FEATURES_ALL);
     code_t c = {.n = 0};
     op_print(&c, "x"); /* the fault is at the second instruction */
     op(&c, HOST_OP_FAULT);
@@ -137,6 +138,7 @@ static void test_exec_fault_reported_and_recorded(void)
 
 static void test_illegal_and_runaway_instructions(void)
 {
+    opt_in(JIT_FEATURES_ALL);
     code_t c = {.n = 0};
     op(&c, 0xdeadbeefu);
     uint32_t a = load(&c, JIT_CAP_MALLOC_EXEC);
@@ -156,6 +158,7 @@ static void test_illegal_and_runaway_instructions(void)
 
 static void test_exec_timeout_uses_default_limit(void)
 {
+    opt_in(JIT_FEATURES_ALL);
     code_t c = {.n = 0};
     op(&c, HOST_OP_SPIN);
     uint32_t a = load(&c, JIT_CAP_MALLOC_EXEC);
@@ -170,6 +173,7 @@ static void test_exec_timeout_uses_default_limit(void)
 
 static void test_output_frames_before_reply(void)
 {
+    opt_in(JIT_FEATURES_ALL);
     code_t c = {.n = 0};
     op_print(&c, "hello\n");
     op_print(&c, "");
@@ -208,6 +212,7 @@ static void test_call_returns_64_bits(void)
 
 static void test_call_sees_argument_slots(void)
 {
+    opt_in(JIT_FEATURES_ALL);
     uint64_t slots[32];
     for (int i = 0; i < 32; i++) {
         slots[i] = 0x0101010101010101ull * (uint64_t)(i + 1) ^ ((uint64_t)i << 60);

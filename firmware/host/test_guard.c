@@ -61,6 +61,7 @@ static void test_writes_inside_pass(void)
 
 static void test_overrun_by_one_byte_reported(void)
 {
+    opt_in(JIT_FEATURES_ALL); /* the records are detail words */
     uint32_t start[4];
     heap_info(start);
     uint32_t buf = alloc_ok(100, 0, 0);
@@ -82,6 +83,7 @@ static void test_overrun_by_one_byte_reported(void)
 /* Any value, also one byte of the pattern's: the farthest damaged byte is what counts. */
 static void test_extent_within_guard_is_exact(void)
 {
+    opt_in(JIT_FEATURES_ALL); /* the records are detail words */
     uint32_t buf = alloc_ok(64, 0, 0);
     for (uint32_t byte = 0; byte < 256; byte += 51) {
         reply_t r = exec_at(load_fill(buf + 64, 20, (uint8_t)byte, false));
@@ -97,6 +99,7 @@ static void test_extent_within_guard_is_exact(void)
 /* Past the guard into the next allocation: the lowest one (where it started) is named. */
 static void test_overrun_into_neighbour_names_the_first(void)
 {
+    opt_in(JIT_FEATURES_ALL); /* the records are detail words */
     uint32_t first = alloc_ok(48, JIT_CAP_MALLOC_INTERNAL, 0), second = alloc_ok(48, JIT_CAP_MALLOC_INTERNAL, 0);
     CHECK(second > first);
     uint32_t code = load_fill(first, second - first + 8, 0x11, false);
@@ -113,6 +116,7 @@ static void test_overrun_into_neighbour_names_the_first(void)
 
 static void test_underrun_reported(void)
 {
+    opt_in(JIT_FEATURES_ALL); /* the records are detail words */
     uint32_t buf = alloc_ok(40, 0, 64);
     reply_t r = exec_at(load_fill(buf - 3, 3, 0, false));
     CHECK_EQ(err_of(r), JIT_ERR_OVERRUN);
@@ -124,6 +128,7 @@ static void test_underrun_reported(void)
 /* A fault (or a time-out) after an overrun: the fault's detail, then the overrun's record. */
 static void test_fault_after_overrun_carries_both(void)
 {
+    opt_in(JIT_FEATURES_ALL); /* the records are detail words */
     uint32_t buf = alloc_ok(16, 0, 0);
     uint32_t code = load_fill(buf, 16 + 5, 0, true);
     reply_t r = exec_at(code);
@@ -140,6 +145,22 @@ static void test_fault_after_overrun_carries_both(void)
 }
 
 /* Guards are invisible to the host: reads and writes stop at the allocation's bounds. */
+/* A host that did not ask for detail words gets OVERRUN as one code; LAST_FAULT has the record. */
+static void test_overrun_for_seed_host_is_one_code(void)
+{
+    uint32_t buf = alloc_ok(16, 0, 0);
+    uint32_t code = load_fill(buf, 16 + 2, 0, false);
+    reply_t r = exec_at(code);
+    CHECK_EQ(err_of(r), JIT_ERR_OVERRUN);
+    CHECK_EQ(r.len, 4);
+    r = request(JIT_CMD_LAST_FAULT, NULL, 0);
+    if (is_ok(r, JIT_CMD_LAST_FAULT, JIT_LAST_FAULT_SIZE)) {
+        CHECK_EQ(get32(r.payload), JIT_ERR_OVERRUN);
+        CHECK_EQ(get32(r.payload + 4), code);
+        check_record(r.payload + 20, buf, 16, 0, 2, 1);
+    }
+}
+
 static void test_guards_not_reachable_by_host(void)
 {
     uint32_t buf = alloc_ok(32, 0, 0);
@@ -230,6 +251,7 @@ const test_case_t guard_tests[] = {
     {"overrun_into_neighbour_names_the_first", test_overrun_into_neighbour_names_the_first},
     {"underrun_reported", test_underrun_reported},
     {"fault_after_overrun_carries_both", test_fault_after_overrun_carries_both},
+    {"overrun_for_seed_host_is_one_code", test_overrun_for_seed_host_is_one_code},
     {"guards_not_reachable_by_host", test_guards_not_reachable_by_host},
     {"alignment_kept", test_alignment_kept},
     {"heap_bookkeeping_out_of_reach", test_heap_bookkeeping_out_of_reach},

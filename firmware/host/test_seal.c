@@ -205,6 +205,7 @@ static void test_crc_catches_what_the_sum_misses(void)
 static void test_sealed_call_output_is_sealed(void)
 {
     fx_setup(NULL);
+    opt_in(JIT_FEATURE_OUTPUT);
     uint32_t code[8] = {HOST_OP_PRINT, 4, 0, HOST_OP_RET, 5, 0};
     memcpy(&code[2], "hey\n", 4);
     uint32_t addr = alloc_ok(64, JIT_CAP_MALLOC_EXEC, 0);

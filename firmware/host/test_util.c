@@ -274,6 +274,16 @@ uint32_t status_of(reply_t r, uint8_t cmd)
     return err_of(r);
 }
 
+void opt_in(uint32_t features)
+{
+    uint8_t p[4];
+    put32(p, features);
+    reply_t r = request(JIT_CMD_FEATURES, p, 4);
+    if (is_ok(r, JIT_CMD_FEATURES, 4)) {
+        CHECK_EQ(get32(r.payload), features & JIT_FEATURES_ALL);
+    }
+}
+
 uint32_t free_addr(uint32_t addr)
 {
     uint8_t p[4];

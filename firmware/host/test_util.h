@@ -115,6 +115,9 @@ uint32_t load(const code_t *c, uint32_t caps);
 reply_t exec_at(uint32_t addr);
 reply_t call_at(uint32_t entry, uint32_t limit_ms, const uint64_t *slots, uint32_t nslots);
 
+/** FEATURES: asks for extended replies (JIT_FEATURE_*), checks the device granted them. */
+void opt_in(uint32_t features);
+
 /* ---- authentication (test_auth.c) ---- */
 
 /** Fresh core with the tests' secret. */

@@ -220,6 +220,6 @@ void jit_auth_forget(jit_core_t *core)
 
 void jit_auth_end(jit_core_t *core)
 {
-    jit_auth_forget(core);
+    jit_core_end_session(core);
     reply_status(JIT_CMD_AUTH_END, JIT_ERR_OK);
 }

@@ -139,28 +139,44 @@ static bool run_call(jit_core_t *core, uint8_t cmd, jit_call_t *call, jit_run_re
         return false;
     }
     memset(res, 0, sizeof *res);
+    call->output_to_host = (core->features & JIT_FEATURE_OUTPUT) != 0;
     jit_port_run(call, res);
+    jit_call_failure_t f = {.entry = call->entry};
+    if (res->status == JIT_RUN_FAULT) {
+        f.code = JIT_ERR_FAULT;
+        f.mcause = res->mcause;
+        f.mepc = res->mepc;
+        f.mtval = res->mtval;
+    } else if (res->status == JIT_RUN_TIMEOUT) {
+        f.code = JIT_ERR_TIMEOUT;
+        f.mepc = res->mepc;
+    }
+    bool overrun = jit_guard_check(core, f.overrun) != 0;
+    if (overrun && f.code == JIT_ERR_OK) {
+        f.code = JIT_ERR_OVERRUN;
+    }
+    if (f.code == JIT_ERR_OK) {
+        return true;
+    }
+    core->last_failure = f;
+    /* a seed host reads an error payload as one code: the detail only for a host that asked */
     uint32_t detail[3 + JIT_OVERRUN_WORDS];
     uint32_t n = 0;
-    uint32_t code = JIT_ERR_OK;
-    if (res->status == JIT_RUN_FAULT) {
-        code = JIT_ERR_FAULT;
-        detail[n++] = res->mcause;
-        detail[n++] = res->mepc;
-        detail[n++] = res->mtval;
-    } else if (res->status == JIT_RUN_TIMEOUT) {
-        code = JIT_ERR_TIMEOUT;
-        detail[n++] = res->mepc;
+    if (core->features & JIT_FEATURE_ERROR_DETAIL) {
+        if (f.code == JIT_ERR_FAULT) {
+            detail[n++] = f.mcause;
+            detail[n++] = f.mepc;
+            detail[n++] = f.mtval;
+        } else if (f.code == JIT_ERR_TIMEOUT) {
+            detail[n++] = f.mepc;
+        }
+        if (overrun) {
+            memcpy(&detail[n], f.overrun, sizeof f.overrun);
+            n += JIT_OVERRUN_WORDS;
+        }
     }
-    if (jit_guard_check(core, &detail[n]) != 0) {
-        code = code == JIT_ERR_OK ? JIT_ERR_OVERRUN : code;
-        n += JIT_OVERRUN_WORDS;
-    }
-    if (code != JIT_ERR_OK) {
-        jit_reply_error(cmd, code, detail, n);
-        return false;
-    }
-    return true;
+    jit_reply_error(cmd, f.code, detail, n);
+    return false;
 }
 
 static void cmd_exec(jit_core_t *core, const uint8_t *p)
@@ -201,6 +217,24 @@ static void cmd_call(jit_core_t *core, const uint8_t *p, uint32_t len)
     }
 }
 
+static void cmd_features(jit_core_t *core, const uint8_t *p)
+{
+    core->features = rd32(p) & JIT_FEATURES_ALL; /* unknown bits: not granted, the reply says so */
+    reply_words(JIT_CMD_FEATURES, &core->features, 1);
+}
+
+static void cmd_last_fault(const jit_core_t *core)
+{
+    const jit_call_failure_t *f = &core->last_failure;
+    uint32_t w[JIT_LAST_FAULT_SIZE / 4] = {f->code, f->entry, f->mcause, f->mepc, f->mtval};
+    uint8_t out[JIT_LAST_FAULT_SIZE];
+    memcpy(&w[5], f->overrun, sizeof f->overrun);
+    for (uint32_t i = 0; i < JIT_LAST_FAULT_SIZE / 4; i++) {
+        put32(&out[4 * i], w[i]);
+    }
+    reply_ok(JIT_CMD_LAST_FAULT, out, sizeof out);
+}
+
 static void cmd_heap_info(void)
 {
     uint32_t w[4];
@@ -215,7 +249,8 @@ static void cmd_info(jit_core_t *core)
     memset(&b, 0, sizeof b);
     memset(out, 0, sizeof out);
     jit_port_board_info(&b);
-    uint32_t caps = b.capabilities | JIT_CAP_CALL | JIT_CAP_LIST_ALLOCS | JIT_CAP_OUTPUT | JIT_CAP_SEALED;
+    uint32_t caps = b.capabilities | JIT_CAP_CALL | JIT_CAP_LIST_ALLOCS | JIT_CAP_OUTPUT | JIT_CAP_SEALED |
+                    JIT_CAP_FEATURES;
     if (core->cfg.auth_secret != NULL) {
         caps |= JIT_CAP_AUTH_REQUIRED;
     }
@@ -296,10 +331,12 @@ static bool length_ok(uint8_t cmd, uint32_t len)
     case JIT_CMD_WRITE_MEM: return len >= 4;
     case JIT_CMD_READ_MEM: return len == 8;
     case JIT_CMD_EXEC: return len == 4;
+    case JIT_CMD_FEATURES: return len == 4;
     case JIT_CMD_CALL: return len >= 8;
     case JIT_CMD_HEAP_INFO:
     case JIT_CMD_INFO:
     case JIT_CMD_LIST_ALLOCS:
+    case JIT_CMD_LAST_FAULT:
     case JIT_CMD_AUTH_CHALLENGE:
     case JIT_CMD_AUTH_END: return len == 0;
     case JIT_CMD_AUTH_RESPONSE: return len == 32;
@@ -310,7 +347,9 @@ static bool length_ok(uint8_t cmd, uint32_t len)
 
 void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
-    bool open_cmd = cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_AUTH_CHALLENGE ||
+    /* FEATURES only shapes this host's replies: a host may choose them before it authenticates */
+    bool open_cmd = cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_FEATURES ||
+                    cmd == JIT_CMD_AUTH_CHALLENGE ||
                     cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_END ||
                     cmd == JIT_CMD_SEALED; /* its inner one is checked */
     if (!core->authenticated && !open_cmd) {
@@ -332,6 +371,8 @@ void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *p, uint32_t
     case JIT_CMD_CALL: cmd_call(core, p, len); break;
     case JIT_CMD_HEAP_INFO: cmd_heap_info(); break;
     case JIT_CMD_LIST_ALLOCS: cmd_list_allocs(core); break;
+    case JIT_CMD_FEATURES: cmd_features(core, p); break;
+    case JIT_CMD_LAST_FAULT: cmd_last_fault(core); break;
     case JIT_CMD_AUTH_CHALLENGE: jit_auth_challenge(core); break;
     case JIT_CMD_AUTH_RESPONSE: jit_auth_response(core, p); break;
     case JIT_CMD_AUTH_END: jit_auth_end(core); break;

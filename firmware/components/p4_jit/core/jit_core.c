@@ -274,10 +274,16 @@ void jit_core_host_changed(jit_core_t *core)
     /* a frame the last host left half sent is not the new host's */
     core->state = JIT_PARSE_MAGIC0;
     core->got = 0;
+    jit_core_end_session(core);
+    core->host_changes++;
+}
+
+void jit_core_end_session(jit_core_t *core)
+{
     /* authentication belongs to the host that made it; the failure count stays, so that
        reopening the port does not lift a rate limit */
     jit_auth_forget(core);
-    core->host_changes++;
+    core->features = 0; /* the next host may know only the seed */
 }
 
 void jit_core_tick(jit_core_t *core)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "jit_port.h"
+#include "jit_protocol.h"
 
 typedef struct {
     uint32_t addr; /**< what the host sees: the first byte it may use */
@@ -31,6 +32,14 @@ typedef struct {
     const uint8_t *auth_secret;   /**< NULL: authentication off */
     size_t auth_secret_len;
 } jit_core_config_t;
+
+/** How the last EXEC or CALL that did not return ended (LAST_FAULT). */
+typedef struct {
+    uint32_t code;  /**< JIT_ERR_FAULT, JIT_ERR_TIMEOUT or JIT_ERR_OVERRUN; 0 while none failed */
+    uint32_t entry; /**< the address that was called */
+    uint32_t mcause, mepc, mtval;
+    uint32_t overrun[JIT_OVERRUN_WORDS]; /**< the overrun record, zero when the guards held */
+} jit_call_failure_t;
 
 typedef enum {
     JIT_PARSE_MAGIC0,
@@ -63,6 +72,9 @@ typedef struct {
     uint32_t auth_failures;       /* failed attempts since the last success */
     uint32_t auth_block_start_ms; /* when the current refusal period began */
     uint32_t auth_block_ms;       /* its length, 0 = none */
+    /* the current host's session: extended replies it asked for (JIT_FEATURE_*) */
+    uint32_t features;
+    jit_call_failure_t last_failure;
     /* statistics */
     uint32_t frames_ok;
     uint32_t frames_bad;
@@ -78,9 +90,12 @@ void jit_core_tick(jit_core_t *core);
 void jit_core_output(const uint8_t *data, size_t len);
 /**
  * The port saw a host open or close the link (USB DTR change, virtio port open): drops the
- * authentication and any half-received frame, so a new host starts from scratch.
+ * authentication, the extended replies it asked for and any half-received frame, so a new host
+ * starts from scratch (and a seed host sees the seed's frames only).
  */
 void jit_core_host_changed(jit_core_t *core);
+/** The host is done (AUTH_END) or gone: authentication and FEATURES are forgotten. */
+void jit_core_end_session(jit_core_t *core);
 /** Frees every live allocation (used by stop). */
 void jit_core_release_all(jit_core_t *core);
 

@@ -79,11 +79,14 @@ typedef struct {
     uint32_t nargs;
     uint64_t ret;   /**< written by the call */
     uint32_t limit_ms;
+    /** true: what the code prints goes to jit_core_output() (OUTPUT frames); false: to the
+        board's console, as the seed does (the host did not ask for OUTPUT frames) */
+    bool output_to_host;
 } jit_call_t;
 
 /**
  * Call JIT code with fault and time-limit protection where the board can give it, and measure it.
- * While it runs, output the code prints goes to jit_core_output().
+ * While it runs, what the code prints goes to jit_core_output() or the console (output_to_host).
  */
 void jit_port_run(jit_call_t *call, jit_run_result_t *result);
 

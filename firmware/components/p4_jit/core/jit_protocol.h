@@ -29,7 +29,9 @@
 #define JIT_CMD_HEAP_INFO 0x40u
 /* command ids: extensions */
 #define JIT_CMD_INFO 0x02u
+#define JIT_CMD_FEATURES 0x03u /* the host opts in to extended replies (JIT_FEATURE_*) */
 #define JIT_CMD_CALL 0x31u
+#define JIT_CMD_LAST_FAULT 0x32u /* how the last failed EXEC/CALL ended */
 #define JIT_CMD_LIST_ALLOCS 0x41u
 #define JIT_CMD_OUTPUT 0x50u /* device -> host, unsolicited */
 #define JIT_CMD_AUTH_CHALLENGE 0x60u
@@ -75,9 +77,17 @@ typedef enum {
 #define JIT_CAP_ICOUNT (1u << 6)
 #define JIT_CAP_EMULATOR (1u << 7)
 #define JIT_CAP_SEALED (1u << 8)
+#define JIT_CAP_FEATURES (1u << 9) /* extended replies only after FEATURES (seed replies until then) */
+
+/* FEATURES bits: what a host that opted in gets beyond the seed's replies. Until then (and after
+   a change of host) every reply to a seed command is exactly the seed's. */
+#define JIT_FEATURE_OUTPUT (1u << 0)       /* OUTPUT frames of a call; else its console gets the text */
+#define JIT_FEATURE_ERROR_DETAIL (1u << 1) /* FAULT / TIMEOUT replies carry their detail words */
+#define JIT_FEATURES_ALL (JIT_FEATURE_OUTPUT | JIT_FEATURE_ERROR_DETAIL)
 
 #define JIT_INFO_SIZE 116u
 #define JIT_CALL_REPLY_SIZE 20u
+#define JIT_LAST_FAULT_SIZE (20u + 4u * JIT_OVERRUN_WORDS) /* code, entry, mcause, mepc, mtval, overrun record */
 #define JIT_SLOT_SIZE 8u
 /* overrun record: address, size, bytes damaged before it, bytes damaged after it, allocations hit */
 #define JIT_OVERRUN_WORDS 5u

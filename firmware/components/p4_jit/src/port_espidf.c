@@ -176,7 +176,9 @@ void jit_port_run(jit_call_t *call, jit_run_result_t *res)
     if (s_limit_timer != NULL) {
         esp_timer_start_once(s_limit_timer, (uint64_t)call->limit_ms * 1000u);
     }
-    jit_stdout_begin();
+    if (call->output_to_host) {
+        jit_stdout_begin(); /* else printf goes to the console, as for the seed */
+    }
     jit_fault_call_begin(call->entry);
 
     int64_t t0 = esp_timer_get_time();
@@ -191,7 +193,9 @@ void jit_port_run(jit_call_t *call, jit_run_result_t *res)
     int64_t t1 = esp_timer_get_time();
 
     jit_fault_call_end();
-    jit_stdout_end();
+    if (call->output_to_host) {
+        jit_stdout_end();
+    }
     if (s_limit_timer != NULL) {
         esp_timer_stop(s_limit_timer); /* ESP_ERR_INVALID_STATE once it fired: nothing to stop */
     }
