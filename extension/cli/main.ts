@@ -192,6 +192,7 @@ const unprotect = (a: string) => (a.startsWith(PROTECT) ? a.slice(PROTECT.length
 async function emulatorCommand(v: CliValues): Promise<number> {
   const emu = await Emulator.start({ icount: v.icount, secret: v.secret, gdbPort: v.gdb ? parseNumber(v.gdb, 'gdb port') : undefined });
   print(v.json, { port: emu.port, pid: emu.pid }, `emulated ESP32-P4 on ${emu.port} (Ctrl+C to stop)`);
+  if (!v.json) emu.onConsole((text) => process.stdout.write(text)); // the board's console, as a serial monitor shows it
   const stop = () => void emu.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

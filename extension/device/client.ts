@@ -5,7 +5,7 @@
  * - Every reply is checked for its exact shape.
  * - A request is retried only where a retry cannot change the outcome: when the device proves it
  *   did not execute it (it answered CHECKSUM, or PAYLOAD_TOO_LARGE for a frame that fits), and for
- *   idempotent commands (PING, INFO, READ_MEM, WRITE_MEM of the same bytes, HEAP_INFO,
+ *   idempotent commands (PING, INFO, FEATURES, READ_MEM, WRITE_MEM of the same bytes, HEAP_INFO,
  *   LIST_ALLOCS, AUTH_CHALLENGE). ALLOC, FREE, EXEC, CALL and AUTH_RESPONSE whose reply is lost
  *   fail: the device may have executed them, and only the caller can reconcile (LIST_ALLOCS).
  * - Requests are SEALED (CRC-32 and a sequence number) when the device offers it.
@@ -13,7 +13,7 @@
 import { createHmac } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
-import { Cmd, cmdName, DeviceCap, Err, Flag, PROTOCOL_VERSION, SEAL_OVERHEAD } from '../protocol/constants.js';
+import { ALL_FEATURES, Cmd, cmdName, DeviceCap, Err, Flag, PROTOCOL_VERSION, SEAL_OVERHEAD } from '../protocol/constants.js';
 import { canSeal } from '../protocol/seal.js';
 import {
   INFO_SIZE, parseAllocList, parseCallReply, parseHeapInfo, parseInfo, u32s,
@@ -64,7 +64,7 @@ export interface RequestOptions {
 const SEED_MAX_PAYLOAD = 64 * 1024;
 
 /** Commands whose repetition leaves the device as one execution would. */
-const IDEMPOTENT = new Set<number>([Cmd.Ping, Cmd.Info, Cmd.ReadMem, Cmd.WriteMem, Cmd.HeapInfo, Cmd.ListAllocs, Cmd.AuthChallenge, Cmd.AuthEnd]);
+const IDEMPOTENT = new Set<number>([Cmd.Ping, Cmd.Info, Cmd.Features, Cmd.ReadMem, Cmd.WriteMem, Cmd.HeapInfo, Cmd.ListAllocs, Cmd.LastFault, Cmd.AuthChallenge, Cmd.AuthEnd]);
 
 const EMPTY = Buffer.alloc(0);
 /** How long close() waits for the device to confirm AUTH_END. */
@@ -80,6 +80,8 @@ export class DeviceClient extends EventEmitter {
   private readonly retries: number;
   private readonly resyncIntervalMs: number;
   private readonly seal: boolean;
+  /** This host asked for extended replies (FEATURES): AUTH_END withdraws them on close. */
+  private optedIn = false;
 
   constructor(readonly transport: Transport, opts: ClientOptions = {}) {
     super();
@@ -157,6 +159,22 @@ export class DeviceClient extends EventEmitter {
     const longest = Math.max(this.info.maxPayload, 4 + 12 * this.info.maxAllocs, INFO_SIZE);
     this.link.setLongestReply(longest + 1024);
     this.link.sealing = this.seal && canSeal && this.has(DeviceCap.Sealed);
+    if (this.has(DeviceCap.Features)) await this.optIn();
+  }
+
+  /**
+   * FEATURES: until a host asks, the device answers as the seed did (a seed-only host must see
+   * nothing else): no OUTPUT frames, FAULT and TIMEOUT without their detail. P4-JIT wants both.
+   */
+  private async optIn(): Promise<void> {
+    await this.command(Cmd.Features, u32s(ALL_FEATURES), {}, (p) => {
+      exactLength('FEATURES', 4)(p);
+      const granted = p.readUInt32LE(0);
+      if ((granted & ALL_FEATURES) !== ALL_FEATURES) {
+        throw new ProtocolError(`the device granted features 0x${granted.toString(16)} of 0x${ALL_FEATURES.toString(16)}`);
+      }
+    });
+    this.optedIn = true;
   }
 
   /** Time allowed for a frame carrying n bytes: the slowest link (the emulator's UART under load) moves ~10 KB/s. */
@@ -280,19 +298,24 @@ export class DeviceClient extends EventEmitter {
     return this.command(cmd, payload, opts);
   }
 
-  /** AUTH_END: the device drops the authentication; whoever talks to it next must authenticate. */
+  /**
+   * AUTH_END: the device drops the authentication and the FEATURES this host asked for; whoever
+   * talks to it next must authenticate, and gets the seed's replies until it asks for more.
+   */
   private async logout(): Promise<void> {
     await this.command(Cmd.AuthEnd, EMPTY, { timeoutMs: 500 }, exactLength('AUTH_END', 4));
   }
 
   /**
-   * Closes the port. An authenticated host logs out first (when the link is idle), so the next
-   * host to open the port does not find the device unlocked. A board also forgets on DTR drop
-   * and USB detach; a host that vanishes without closing relies on those.
+   * Closes the port. An authenticated or opted-in host ends its session first (when the link is
+   * idle), so the next host to open the port finds the device neither unlocked nor sending
+   * frames an original host does not know. A board also forgets on DTR drop and USB detach; a
+   * host that vanishes without closing relies on those.
    */
   async close(): Promise<void> {
     if (this.link.closedBy) return;
-    if (this.has(DeviceCap.AuthRequired) && this.has(DeviceCap.Authenticated) && !this.link.busy) {
+    const authenticated = this.has(DeviceCap.AuthRequired) && this.has(DeviceCap.Authenticated);
+    if ((authenticated || this.optedIn) && !this.link.busy) {
       // best effort and bounded: a device that stopped answering must not hold the close up
       const logout = this.logout().catch(() => undefined);
       await Promise.race([logout, sleep(LOGOUT_WAIT_MS)]);

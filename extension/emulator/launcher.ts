@@ -23,10 +23,15 @@ export class EmulatorError extends Error {
   override name = 'EmulatorError';
 }
 
+/** How much of the console's output an Emulator keeps (the newest characters). */
+const CONSOLE_KEEP = 64 * 1024;
+
 export class Emulator {
   private exited: Promise<void>;
   private stopping = false;
   private status: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private consoleText = '';
+  private readonly consoleListeners = new Set<(text: string) => void>();
 
   private constructor(
     readonly port: string,
@@ -41,6 +46,25 @@ export class Emulator {
       this.status = { code, signal };
       resolve();
     }));
+    proc.stdout!.on('data', (d: Buffer) => {
+      const text = d.toString('utf8');
+      this.consoleText = (this.consoleText + text).slice(-CONSOLE_KEEP);
+      for (const listener of this.consoleListeners) listener(text);
+    });
+  }
+
+  /**
+   * The board's console (the UART, with the virtio link): what JIT code printed for a host that
+   * did not ask for OUTPUT frames (an original P4-JIT host). The newest 64 KiB.
+   */
+  get console(): string {
+    return this.consoleText;
+  }
+
+  /** Calls listener with each piece of console output; returns the function that stops it. */
+  onConsole(listener: (text: string) => void): () => void {
+    this.consoleListeners.add(listener);
+    return () => this.consoleListeners.delete(listener);
   }
 
   get pid(): number {
@@ -179,14 +203,16 @@ function waitForPty(proc: ChildProcess, stderr: () => string): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new EmulatorError(`QEMU did not report its serial port within 10 s: ${stderr().trim()}`)), 10000);
-    proc.stdout!.on('data', (d: Buffer) => {
+    const onData = (d: Buffer) => {
       out += d.toString();
       const m = /char device redirected to (\S+) \(label serial0\)/.exec(out);
       if (m) {
         clearTimeout(timer);
+        proc.stdout!.off('data', onData); // what follows is the console's
         resolve(m[1]);
       }
-    });
+    };
+    proc.stdout!.on('data', onData);
     proc.once('exit', (code) => {
       clearTimeout(timer);
       const msg = stderr().trim();

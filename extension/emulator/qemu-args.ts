@@ -80,6 +80,10 @@ export function qemuArgs(image: string, optionsFile: string, opts: EmulatorOptio
     args.push(
       '-device', 'virtio-serial-device,max_ports=2',
       '-device', `virtserialport,chardev=${PROTOCOL_CHARDEV},nr=${VIRTIO_PORT_NR},name=p4jit`,
+      // the UART is then the board's console, on QEMU's stdout (Emulator.console): what JIT code
+      // prints for a host that did not ask for OUTPUT frames goes there, as to a P4's UART0
+      '-chardev', 'stdio,id=console,signal=off',
+      '-serial', 'chardev:console',
     );
   }
   if (opts.icount) args.push('-icount', 'shift=0');

@@ -18,12 +18,14 @@ export const Flag = { Request: 0x00, Ok: 0x01, Error: 0x02 } as const;
 export const Cmd = {
   Ping: 0x01,
   Info: 0x02,
+  Features: 0x03,
   Alloc: 0x10,
   Free: 0x11,
   WriteMem: 0x20,
   ReadMem: 0x21,
   Exec: 0x30,
   Call: 0x31,
+  LastFault: 0x32,
   HeapInfo: 0x40,
   ListAllocs: 0x41,
   Output: 0x50,
@@ -115,4 +117,15 @@ export const DeviceCap = {
   ICount: 1 << 6,
   Emulator: 1 << 7,
   Sealed: 1 << 8,
+  /** The device answers with the seed's frames only until the host asks for more (FEATURES). */
+  Features: 1 << 9,
 } as const;
+
+/** FEATURES bits: extended replies a host asks for (every P4-JIT host asks for all). */
+export const Feature = {
+  /** OUTPUT frames of a call (else the device's console gets what the code prints). */
+  Output: 1 << 0,
+  /** FAULT and TIMEOUT error replies carry their detail words (else the code alone). */
+  ErrorDetail: 1 << 1,
+} as const;
+export const ALL_FEATURES = Feature.Output | Feature.ErrorDetail;
