@@ -139,6 +139,9 @@ async function webviewFrame(page: Page, selector: string, timeoutMs = 15_000): P
   throw new Error(`no webview shows ${selector}`);
 }
 
+/** The element our webviews render into (webview/html.ts). */
+const WEBVIEW_ROOT = '#root';
+
 async function visibleTexts(locator: Locator): Promise<string[]> {
   const out: string[] = [];
   for (const item of await locator.all()) {
@@ -167,7 +170,8 @@ export async function performUiRequest(page: Page, req: UiRequest, screenshotDir
     case 'click': return page.locator(req.arg).first().click({ timeout: 15_000 });
     case 'texts': return visibleTexts(page.locator(req.arg));
     case 'webviewClick': return (await webviewFrame(page, req.arg)).locator(req.arg).first().click({ timeout: 15_000 });
-    case 'webviewTexts': return visibleTexts((await webviewFrame(page, req.arg)).locator(req.arg));
+    // (in the webview that renders a panel: what it lists may be nothing)
+    case 'webviewTexts': return visibleTexts((await webviewFrame(page, WEBVIEW_ROOT)).locator(req.arg));
     case 'screenshot': await saveScreenshot(page, screenshotDir, req.arg); return;
     case 'screenshotSidebar': await saveScreenshot(page, screenshotDir, req.arg, '.part.sidebar'); return;
   }
