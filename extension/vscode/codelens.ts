@@ -45,7 +45,7 @@ export class RunCodeLensProvider implements vscode.CodeLensProvider, vscode.Disp
       if (result) {
         const cycles = result.cycles !== null ? ` · ${result.cycles.toLocaleString('en-US')} cycles` : '';
         lenses.push(new vscode.CodeLens(range, {
-          title: result.fault ? `$(error) ${result.fault.kind}` : `= ${result.returnDisplay}${cycles}`,
+          title: result.fault ? `$(error) ${result.fault.kind}` : `returned ${result.returnDisplay}${cycles}`,
           tooltip: result.fault?.message ?? 'The last result; open the device panel for all of them',
           command: 'p4jit.openPanel',
         }));

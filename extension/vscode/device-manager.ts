@@ -37,6 +37,8 @@ export class DeviceManager implements vscode.Disposable {
   emulated = false;
   info: DeviceInfo | null = null;
   lastError: string | null = null;
+  /** Counts successful connections: a new one starts a new working session for the user. */
+  connectionCount = 0;
 
   private client: DeviceClient | undefined;
   private session: JitSession | undefined;
@@ -216,6 +218,7 @@ export class DeviceManager implements vscode.Disposable {
     this.client = client;
     this.info = client.info;
     this.lastError = null;
+    this.connectionCount++;
     this.setState('connected', port, emulated);
     const info = client.info;
     this.log(`Connected to ${emulated ? EMULATOR_LABEL : port}${info ? `: ${info.board}, protocol ${info.protocolVersion}` : ' (a device without INFO)'}`);

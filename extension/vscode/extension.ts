@@ -65,9 +65,16 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
     void vscode.commands.executeCommand('setContext', 'p4jit.connected', dev.connected);
   };
   updateContext();
+  // The first result of each connection reveals the panel; later ones leave the layout alone.
+  let revealedFor = 0;
+  const revealOnFirstResult = runner.onDidReport(() => {
+    if (revealedFor === dev.connectionCount) return;
+    revealedFor = dev.connectionCount;
+    void panel.reveal();
+  });
   context.subscriptions.push(
     output, diagnostics, status, panel, tasks, lenses,
-    dev.onDidChange(updateContext),
+    dev.onDidChange(updateContext), revealOnFirstResult,
     vscode.languages.registerCodeLensProvider([{ language: 'c', scheme: 'file' }, { language: 'cpp', scheme: 'file' }], lenses),
     vscode.workspace.registerTextDocumentContentProvider(DISASSEMBLY_SCHEME, new DisassemblyProvider(dev)),
     vscode.workspace.onDidChangeConfiguration((e) => {

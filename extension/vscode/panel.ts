@@ -53,6 +53,12 @@ export class DevicePanel implements vscode.WebviewViewProvider, vscode.Disposabl
     return this.webviewReady;
   }
 
+  /** Shows the panel without taking the focus from the editor the user works in. */
+  async reveal(): Promise<void> {
+    if (this.view) return this.view.show(true);
+    await vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`, { preserveFocus: true });
+  }
+
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
     this.webviewReady = false;

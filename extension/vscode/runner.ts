@@ -24,12 +24,17 @@ interface LastRun extends RunTarget {
 }
 
 const LAST_RUN_KEY = 'p4jit.lastRun';
+const SHOW_IN_PANEL = 'Show in Panel';
+const UNDO = 'Undo';
 const argsKey = (key: string) => `p4jit.args:${key}`;
 
 export class Runner {
   /** The argument being asked for now, and how many were asked in all (read by the integration tests). */
   prompting: { function: string; param: string; index: number } | undefined;
   prompts = 0;
+  private readonly reported = new vscode.EventEmitter<CallResult>();
+  /** Fires with the result of every call the user started (the panel reveals itself on the first). */
+  readonly onDidReport = this.reported.event;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -53,7 +58,8 @@ export class Runner {
     if (!built) return undefined;
     args ??= await this.askArguments(sig, JitSession.key(target.file, target.name));
     if (!args) return undefined;
-    return this.runWith({ ...target, args });
+    // From the palette or the context menu (no CodeLens next to the eye): a notification too.
+    return this.runWith({ ...target, args }, !uri);
   }
 
   async rerunLast(): Promise<CallResult | undefined> {
@@ -86,9 +92,10 @@ export class Runner {
     if (!args) return undefined;
     const run = { file: fn.file, name: fn.name, args };
     // A function from a device that is gone is built and loaded again first: never call a dead address.
-    if (fn.stale) return this.runWith(run);
+    const notify = !key; // picked in the palette rather than run from the panel
+    if (fn.stale) return this.runWith(run, notify);
     await this.remember(run);
-    return this.withDevice(`calling ${fn.name}`, async (session) => this.report(fn.key, await session.call(fn.key, args), run));
+    return this.withDevice(`calling ${fn.name}`, async (session) => this.report(fn.key, await session.call(fn.key, args), run, notify));
   }
 
   async free(key?: string): Promise<void> {
@@ -98,12 +105,15 @@ export class Runner {
     const session = this.device.lastSession;
     if (session) await this.device.exclusive(() => session.free(fn.key));
     this.output.appendLine(`Freed ${fn.name}`);
+    this.offerUndo(`unloaded ${fn.name}`, [fn]);
   }
 
   async freeAll(): Promise<void> {
     const session = this.device.lastSession;
+    const fns = this.device.loadedFunctions();
     if (session) await this.device.exclusive(() => session.freeAll());
     this.output.appendLine('Freed all loaded functions');
+    this.offerUndo(`freed ${fns.length === 1 ? fns[0].name : `${fns.length} loaded functions`}`, fns);
   }
 
   /** A loaded function chosen by the user. */
@@ -124,10 +134,10 @@ export class Runner {
 
   // ---- internals ----
 
-  private async runWith(run: LastRun): Promise<CallResult | undefined> {
+  private async runWith(run: LastRun, notify = false): Promise<CallResult | undefined> {
     const key = JitSession.key(run.file, run.name);
     await this.remember(run);
-    return this.withDevice(`running ${run.name}`, async (session) => this.report(key, await session.run(run.file, run.name, run.args), run), run.file);
+    return this.withDevice(`running ${run.name}`, async (session) => this.report(key, await session.run(run.file, run.name, run.args), run, notify), run.file);
   }
 
   /** For Rerun Last, and to prefill the prompts of this function next time. */
@@ -136,7 +146,7 @@ export class Runner {
     await this.context.workspaceState.update(argsKey(JitSession.key(run.file, run.name)), run.args);
   }
 
-  private report(key: string, result: CallResult, run: LastRun): CallResult {
+  private report(key: string, result: CallResult, run: LastRun, notify: boolean): CallResult {
     this.diagnostics.clearCompileErrors(run.file);
     this.diagnostics.showCall(key, result);
     this.output.appendLine(describeCall(result));
@@ -145,8 +155,23 @@ export class Runner {
       void vscode.window.showErrorMessage(`P4-JIT: ${result.fault.message}`);
     } else {
       vscode.window.setStatusBarMessage(`$(check) ${callHeadline(result)}`, 10_000);
+      if (notify) {
+        void vscode.window.showInformationMessage(`P4-JIT: ${callHeadline(result)}`, SHOW_IN_PANEL).then((choice) => {
+          if (choice) void vscode.commands.executeCommand('p4jit.openPanel');
+        });
+      }
     }
+    this.reported.fire(result);
     return result;
+  }
+
+  /** Unloading is one click: the notification offers to load the same functions again. */
+  private offerUndo(what: string, fns: LoadedFunction[]): void {
+    if (!fns.length) return;
+    void vscode.window.showInformationMessage(`P4-JIT: ${what}.`, UNDO).then(async (choice) => {
+      if (choice !== UNDO) return;
+      for (const fn of fns) await this.upload(vscode.Uri.file(fn.file), fn.name);
+    });
   }
 
   /**

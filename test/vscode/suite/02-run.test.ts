@@ -76,6 +76,37 @@ suite('Run on ESP32-P4', () => {
     }
   });
 
+  test('a run from the palette shows its result where the eye is: panel revealed once, lens, notification', async function () {
+    if (!ui.uiDriverAvailable()) this.skip();
+    const api = await p4jit();
+    const uri = workspaceUri('src/basics.c');
+    await vscode.commands.executeCommand('p4jit.disconnect'); // the next run starts a new working session
+    // What a user sees: the side bar showing the ESP32-P4 view, or no side bar.
+    const panelShown = async () => (await ui.texts('.part.sidebar .title-label')).some((t) => /ESP32-P4/i.test(t));
+    await vscode.commands.executeCommand('workbench.action.closeSidebar');
+    await until(async () => !(await panelShown()), 'the side bar to close');
+    await openAt('src/basics.c', 'return a + b;');
+    const previous = api.device.history()[0];
+    await ui.palette('P4-JIT: Run on ESP32-P4');
+    await answerPrompts(api, ['30', '2']);
+    await nextCall(api, 'add', previous);
+
+    await until(panelShown, 'the panel to be revealed', 30_000);
+    await until(async () => (await ui.texts('.notifications-toasts .notification-toast')).some((t) => /add\(30, 2\) → 32\b/.test(t)),
+      'a notification with the result', 30_000);
+    await until(async () => (await ui.webviewTexts('li.call')).some((t) => /add\(30, 2\)/.test(t) && /returned 32\b/.test(t)),
+      'the call in the panel', 30_000);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 10);
+    assert.ok(lenses.some((l) => /^returned 32\b/.test(l.command?.title ?? '')), 'the result stays above the function');
+
+    // The user closes the side bar: later runs leave it closed.
+    await vscode.commands.executeCommand('workbench.action.closeSidebar');
+    await until(async () => !(await panelShown()), 'the side bar to close');
+    const again = await vscode.commands.executeCommand<any>('p4jit.runFunction', uri, 'add', ['1', '2']);
+    assert.equal(again?.returnValue, 3);
+    assert.equal(await panelShown(), false, 'a later run does not take the side bar back');
+  });
+
   test('Rerun Last runs again with the same arguments without asking', async () => {
     const api = await p4jit();
     const first = await vscode.commands.executeCommand<any>('p4jit.runFunction', workspaceUri('src/basics.c'), 'add', ['20', '22']);

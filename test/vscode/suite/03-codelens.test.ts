@@ -28,7 +28,7 @@ suite('CodeLens', () => {
     assert.ok(r, 'a result');
     assert.equal(r.returnValue, 42);
     const after = (await lenses(uri)).filter((l) => l.range.start.line === lens.range.start.line).map((l) => l.command?.title);
-    assert.ok(after.some((t) => t?.startsWith('= 42')), `a result lens (got ${after.join(' | ')})`);
+    assert.ok(after.some((t) => t?.startsWith('returned 42')), `a result lens (got ${after.join(' | ')})`);
   });
 
   test('p4jit.codeLens.enabled = false removes them', async () => {

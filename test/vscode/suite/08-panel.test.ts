@@ -32,6 +32,47 @@ suite('device panel', () => {
     if (ui.uiDriverAvailable()) await ui.screenshot('device-panel');
   });
 
+  test('offers only what it will do: exact free memory, no Free on the argument buffer, Unload and Free All with Undo', async function () {
+    if (!ui.uiDriverAvailable()) this.skip();
+    const api = await p4jit();
+    const uri = workspaceUri('src/basics.c');
+    await vscode.commands.executeCommand('p4jit.runFunction', uri, 'scale', ['[1, 2, 3]', '3', '2']); // uses the argument buffer
+    await vscode.commands.executeCommand('p4jit.runFunction', uri, 'add', ['1', '2']);
+    await vscode.commands.executeCommand('p4jit.openPanel');
+    await ui.waitFor(() => api.panelReady(), 'the panel webview to start', 60_000);
+    await vscode.commands.executeCommand('p4jit.refreshPanel');
+
+    const device = await vscode.commands.executeCommand<any>('p4jit._test.deviceHeap');
+    assert.ok(device.freeSpiram < device.totalSpiram, 'something is allocated in PSRAM');
+    const psram = await until(async () => (await ui.webviewTexts('#section-heap .region-head')).find((t) => t.startsWith('PSRAM')), 'the PSRAM figures');
+    const [, free, total] = /PSRAM (.+) free of (.+)/.exec(psram) ?? [];
+    assert.notEqual(free, total, `what is in use shows (${psram})`);
+
+    const buffer = 'li.allocation:has(code:text-is("arguments"))';
+    await until(async () => (await ui.webviewTexts(buffer)).length > 0, 'the argument buffer in the allocations');
+    assert.deepEqual(await ui.webviewTexts(`${buffer} vscode-button`), [], 'no Free is offered for it');
+    // README's picture of the panel: this real session on the emulated ESP32-P4.
+    await ui.screenshotSidebar('panel-after-run');
+
+    const undo = '.notifications-toasts .monaco-button:has-text("Undo")';
+    await ui.webviewClick('vscode-button[aria-label="Unload add"]');
+    await until(() => !api.device.loadedFunctions().some((f) => f.name === 'add'), 'add to be unloaded');
+    await ui.click(undo);
+    await until(() => api.device.loadedFunctions().some((f) => f.name === 'add' && !f.stale), 'add loaded again by Undo', 120_000);
+
+    await ui.palette('P4-JIT: Free All Loaded Functions');
+    await until(() => api.device.loadedFunctions().length === 0, 'everything freed');
+    await ui.click(undo);
+    await until(() => ['add', 'scale'].every((n) => api.device.loadedFunctions().some((f) => f.name === n)), 'both loaded again', 120_000);
+
+    // The emulator runs: the palette offers to stop it, not to start it.
+    const items = await until(async () => {
+      const labels = await ui.paletteItems('emulator');
+      return labels.some((l) => l.includes('Stop Emulator')) ? labels : undefined;
+    }, 'Stop Emulator in the palette', 20_000);
+    assert.ok(!items.some((l) => l.includes('Start Emulator')), `Start is not offered (${items.join(' | ')})`);
+  });
+
   test('shows the empty state when disconnected', async () => {
     const api = await p4jit();
     await vscode.commands.executeCommand('p4jit.disconnect');
