@@ -1,9 +1,9 @@
 /**
- * Compile once, link twice: objects are built once; the link runs first at a placeholder address
- * to learn the size, then at the address the device allocated, with no recompilation. The entry
- * wrapper (__p4jit_entry) is placed first so the image starts with it.
+ * Compile once, link at the address the device allocated: objects are built once; the link runs
+ * in a private folder of its own (two processes may link the same build at once) and its ELF is
+ * renamed into place. The entry wrapper (__p4jit_entry) is placed first so the image starts with it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import { execa } from 'execa';
@@ -12,8 +12,6 @@ import { loadImage, readElf, type ElfFile } from './elf.js';
 import type { Toolchain } from './discover.js';
 
 export const ENTRY_SYMBOL = '__p4jit_entry';
-/** Where the first link places the code; any address works, the size is what it is for. */
-export const PLACEHOLDER_BASE = 0x40000000;
 
 export interface BuildOptions {
   toolchain: Toolchain;
@@ -47,17 +45,25 @@ export function compileFlags(opts: BuildOptions): string[] {
   ];
 }
 
-export async function compileObject(source: string, opts: BuildOptions, objName = basename(source) + '.o'): Promise<string> {
+/** GCC's own "file:line:col: error:" line leads the message; a file or function named "error" is not one. */
+export function compileFailure(text: string): CompileError {
+  const lines = text.split('\n');
+  const first = lines.find((l) => /:\d+:\d+: (fatal )?error:/.test(l)) ?? lines.find((l) => /\berror\b/.test(l)) ?? lines[0];
+  return new CompileError(`compilation failed: ${first}`, text);
+}
+
+/** Runs the compiler; resolves with its exit status and everything it printed. */
+export async function runCompiler(args: string[], opts: Pick<BuildOptions, 'toolchain'>): Promise<{ ok: boolean; text: string }> {
+  const r = await execa(opts.toolchain.gcc, args, { reject: false, all: true });
+  return { ok: r.exitCode === 0, text: r.all ?? '' };
+}
+
+/** Compiles `source` into buildDir; `extra` adds flags (e.g. -MD -MF for the dependency list). */
+export async function compileObject(source: string, opts: BuildOptions, objName = basename(source) + '.o', extra: string[] = []): Promise<string> {
   mkdirSync(opts.buildDir, { recursive: true });
   const obj = join(opts.buildDir, objName);
-  const r = await execa(opts.toolchain.gcc, [...compileFlags(opts), '-c', source, '-o', obj], { reject: false, all: true });
-  if (r.exitCode !== 0) {
-    const text = r.all ?? '';
-    // GCC's own "file:line:col: error:" line; a file or function named "error" is not one
-    const lines = text.split('\n');
-    const first = lines.find((l) => /:\d+:\d+: (fatal )?error:/.test(l)) ?? lines.find((l) => /\berror\b/.test(l)) ?? lines[0];
-    throw new CompileError(`compilation failed: ${first}`, text);
-  }
+  const r = await runCompiler([...compileFlags(opts), ...extra, '-c', source, '-o', obj], opts);
+  if (!r.ok) throw compileFailure(r.text);
   return obj;
 }
 
@@ -94,34 +100,48 @@ export interface LinkResult {
   base: number;
 }
 
+export const NO_FIRMWARE_HINT = 'give the ELF of the firmware running on the device so JIT code can call its functions ' +
+  '(VS Code setting p4jit.firmwareElf, CLI --firmware-elf ELF)';
+
+/**
+ * Links at `base` and returns the ELF, kept as `<buildDir>/<name>@<base>.elf`. Script and output
+ * are written in a new private folder and the ELF renamed into place: another process linking
+ * the same build never sees a half-written file, and no file planted there is followed.
+ */
 export async function linkAt(objects: string[], base: number, name: string, opts: BuildOptions): Promise<LinkResult> {
-  const script = join(opts.buildDir, `${name}.ld`);
-  const elfPath = join(opts.buildDir, `${name}.elf`);
-  writeFileSync(script, linkerScript(base));
-  // ld itself rather than the gcc driver: one process instead of three, on the hot path twice
-  const args = [
-    '-m', 'elf32lriscv',
-    '-nostdlib',
-    '-T', script,
-    '--gc-sections', '--no-relax', '--no-warn-rwx-segments',
-    '-Map', join(opts.buildDir, `${name}.map`),
-    ...objects,
-    ...(opts.firmwareElf ? ['-R', opts.firmwareElf] : []),
-    await libgcc(opts.toolchain), // soft double and 64-bit division helpers
-    '-o', elfPath,
-  ];
-  const r = await execa(`${opts.toolchain.prefix}ld`, args, { reject: false, all: true });
-  if (r.exitCode !== 0) {
-    const text = r.all ?? '';
-    const undef = /undefined reference to `([^']+)'/.exec(text);
-    const hint = undef && !opts.firmwareElf
-      ? ` (${undef[1]} is not in the function's files; to call firmware functions configure the firmware ELF)`
-      : '';
-    // the line giving the reason: an "in function `handle_error':" line or a path may also say "error"
-    const lines = text.split('\n');
-    const reason = lines.find((l) => /undefined reference|multiple definition|cannot find|error:/.test(l)) ?? lines.find((l) => l.trim()) ?? text;
-    throw new CompileError(`link failed: ${reason}${hint}`, text);
+  mkdirSync(opts.buildDir, { recursive: true });
+  const work = mkdtempSync(join(opts.buildDir, '.link-'));
+  try {
+    const script = join(work, 'link.ld');
+    const out = join(work, 'out.elf');
+    writeFileSync(script, linkerScript(base), { flag: 'wx' });
+    // ld itself rather than the gcc driver: one process instead of three, on the hot path
+    const args = [
+      '-m', 'elf32lriscv',
+      '-nostdlib',
+      '-T', script,
+      '--gc-sections', '--no-relax', '--no-warn-rwx-segments',
+      ...objects,
+      ...(opts.firmwareElf ? ['-R', opts.firmwareElf] : []),
+      await libgcc(opts.toolchain), // soft double and 64-bit division helpers
+      '-o', out,
+    ];
+    const r = await execa(`${opts.toolchain.prefix}ld`, args, { reject: false, all: true });
+    if (r.exitCode !== 0) {
+      const text = r.all ?? '';
+      const undef = /undefined reference to `([^']+)'/.exec(text);
+      const hint = undef && !opts.firmwareElf ? ` (${undef[1]} is not in the function's files; ${NO_FIRMWARE_HINT})` : '';
+      // the line giving the reason: an "in function `handle_error':" line or a path may also say "error"
+      const lines = text.split('\n');
+      const reason = lines.find((l) => /undefined reference|multiple definition|cannot find|error:/.test(l)) ?? lines.find((l) => l.trim()) ?? text;
+      throw new CompileError(`link failed: ${reason}${hint}`, text);
+    }
+    const elf = readElf(out);
+    const image = loadImage(elf, base);
+    const elfPath = join(opts.buildDir, `${name}@${base.toString(16).padStart(8, '0')}.elf`);
+    renameSync(out, elfPath);
+    return { elfPath, elf, image, base };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  const elf = readElf(elfPath);
-  return { elfPath, elf, image: loadImage(elf, base), base };
 }

@@ -16,6 +16,7 @@ interface ElfySection {
   addr: number;
   off: number;
   size: number;
+  addralign: number;
   data: Buffer;
 }
 interface ElfyFile {
@@ -37,6 +38,8 @@ export interface ElfSectionInfo {
   name: string;
   addr: number;
   size: number;
+  /** sh_addralign (0 or 1: none). */
+  align: number;
   alloc: boolean;
   nobits: boolean;
   data: Buffer;
@@ -56,6 +59,7 @@ export function readElf(pathOrBuf: string | Buffer): ElfFile {
     name: s.name,
     addr: s.addr >>> 0,
     size: s.size >>> 0,
+    align: s.addralign >>> 0,
     alloc: !!s.flags.alloc,
     nobits: s.type === 'nobits',
     data: s.data,

@@ -1,12 +1,13 @@
 /**
- * Puts compiled code on a device: compile the sources once, link at a placeholder to learn the
- * size, ALLOC, link again at the real address, check the size held, upload. Any failure after the
- * ALLOC frees it again, so a failed load leaks nothing on the device.
+ * Puts compiled code on a device: compile the sources once, ALLOC what the objects' sections need
+ * (plus room to grow), link once at that address, upload. Only code that does not fit (library
+ * helpers the objects do not show) is linked again, into a larger allocation. Any failure after
+ * the ALLOC frees it again, so a failed load leaks nothing on the device.
  */
 import type { DeviceClient } from '../extension/device/client.js';
 import { MallocCap } from '../extension/protocol/constants.js';
-import { compileObject, ENTRY_SYMBOL, linkAt, PLACEHOLDER_BASE, type BuildOptions, type LinkResult } from './build.js';
-import { findSymbol } from './elf.js';
+import { compileObject, ENTRY_SYMBOL, linkAt, type BuildOptions, type LinkResult } from './build.js';
+import { findSymbol, readElf } from './elf.js';
 
 /** PSRAM for code, as on the P4 (internal L2MEM is not executable under ESP-IDF 5.4+ PMP rules). */
 export const DEFAULT_CODE_CAPS = MallocCap.EXEC | MallocCap.SPIRAM | MallocCap['8BIT'];
@@ -19,11 +20,7 @@ export interface LoadRequest {
   build: BuildOptions;
   caps?: number;
   align?: number;
-  /**
-   * Size of a previous build of the same code (a reload after an edit). The code is then linked
-   * once, into an allocation with some room to grow, instead of twice; when it has outgrown the
-   * room, the two-pass load runs after all.
-   */
+  /** Size of a previous build of the same code (a reload after an edit): the allocation keeps at least its room. */
   sizeHint?: number;
 }
 
@@ -32,7 +29,7 @@ export interface LoadedCode {
   addr: number;
   /** Bytes of code and data. */
   size: number;
-  /** Bytes allocated on the device (more than size after a single-link reload). */
+  /** Bytes allocated on the device (more than size: room to grow on a reload). */
   allocSize: number;
   entry: number;
   link: LinkResult;
@@ -47,30 +44,41 @@ export async function compileAll(sources: string[], build: BuildOptions): Promis
   return objects;
 }
 
-export async function loadObjects(client: DeviceClient, objects: string[], req: LoadRequest): Promise<LoadedCode> {
-  if (req.sizeHint) {
-    const loaded = await linkInto(client, objects, req, reloadRoom(req.sizeHint), undefined);
-    if (loaded) return loaded;
+/** Output sections the linker script discards (alloc-flagged in objects, absent from the image). */
+const DISCARDED = /^\.(eh_frame|note|comment)/;
+
+/** An upper bound of the image from the objects' sections: every allocated one at its alignment. */
+export function estimateSize(objects: string[]): number {
+  let size = 0;
+  for (const o of objects) {
+    for (const s of readElf(o).sections) {
+      if (!s.alloc || DISCARDED.test(s.name)) continue;
+      const align = Math.max(1, s.align);
+      size = Math.ceil(size / align) * align + s.size;
+    }
   }
-  const sizing = await linkAt(objects, PLACEHOLDER_BASE, `${req.name}.sizing`, req.build);
-  return (await linkInto(client, objects, req, sizing.image.length, sizing.image.length))!;
+  return size;
 }
 
-/**
- * ALLOC `room` bytes, link at that address, upload. `exact`: the size the sizing link found, which
- * the second link must reproduce. Without it, returns undefined (having freed the room) when the
- * code does not fit.
- */
-async function linkInto(client: DeviceClient, objects: string[], req: LoadRequest, room: number, exact: number | undefined): Promise<LoadedCode | undefined> {
+export async function loadObjects(client: DeviceClient, objects: string[], req: LoadRequest): Promise<LoadedCode> {
+  let room = reloadRoom(Math.max(estimateSize(objects), req.sizeHint ?? 0));
+  // a second link only when library code (libgcc) made the image larger than the room
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const loaded = await linkInto(client, objects, req, room);
+    if (typeof loaded !== 'number') return loaded;
+    room = reloadRoom(loaded);
+  }
+  throw new Error(`${req.name}: the linked size changed at every address; this is a bug, please report it`);
+}
+
+/** ALLOC `room` bytes, link at that address, upload; when the code does not fit, frees and returns its size. */
+async function linkInto(client: DeviceClient, objects: string[], req: LoadRequest, room: number): Promise<LoadedCode | number> {
   const addr = await client.alloc(room, req.caps ?? DEFAULT_CODE_CAPS, req.align ?? 16);
   try {
     const link = await linkAt(objects, addr, req.name, req.build);
-    if (exact !== undefined && link.image.length !== exact) {
-      throw new Error(`the second link changed the size (${exact} → ${link.image.length} bytes); this is a bug, please report it`);
-    }
     if (link.image.length > room) {
       await client.free(addr);
-      return undefined;
+      return link.image.length;
     }
     const entry = findSymbol(link.elf, ENTRY_SYMBOL);
     if (!entry) throw new Error(`${ENTRY_SYMBOL} is missing from the linked code`);

@@ -43,6 +43,8 @@ export function needsSourceIncluded(sig: FunctionSignature): boolean {
   return sig.isStatic || (sig.isInline && !sig.isExtern && sig.language === 'c');
 }
 
+/** GCC warnings that, in the wrapper, mean it calls the function with the wrong types. */
+const TYPE_CHECKS = ['-Wincompatible-pointer-types', '-Wint-conversion', '-Wimplicit-function-declaration'];
 const U64 = '__p4jit_u64';
 const I64 = '__p4jit_i64';
 const U32 = '__p4jit_u32';
@@ -103,7 +105,8 @@ export function generateWrapper(sig: FunctionSignature, options: WrapperOptions 
   const sourcePath = options.sourcePath ?? sig.file;
   if (includesSource) {
     if (!sourcePath) throw new Error(`'${sig.name}' is ${sig.isStatic ? 'static' : 'inline'}: the wrapper must include its source, give sourcePath`);
-    const path = resolve(sourcePath).replace(/\\/g, '/');
+    // a backslash is a path separator only on Windows; elsewhere it is part of a name and stays
+    const path = process.platform === 'win32' ? resolve(sourcePath).replace(/\\/g, '/') : resolve(sourcePath);
     if (/["\n]/.test(path)) throw new Error(`cannot #include a path containing a quote or newline: ${path}`);
     lines.push(`/* The file of '${sig.name}' is compiled in this unit (static and inline functions are visible only here). */`,
       `#include "${path}"`);
@@ -111,6 +114,9 @@ export function generateWrapper(sig: FunctionSignature, options: WrapperOptions 
     if (!sig.isStatic) lines.push(`extern __typeof__(${sig.name}) ${sig.name};`);
   }
   lines.push(
+    // a call that does not type-check is never built: the signature read from the source and
+    // the function the compiler saw must agree
+    ...TYPE_CHECKS.map((w) => `#pragma GCC diagnostic error "${w}"`),
     `typedef __UINT64_TYPE__ ${U64};`,
     `typedef __INT64_TYPE__ ${I64};`,
     `typedef __UINT32_TYPE__ ${U32};`,

@@ -9,6 +9,7 @@ import { CompileError } from '../../toolchain/build.js';
 import { capsNames, MallocCap } from '../protocol/constants.js';
 import { Emulator } from '../emulator/launcher.js';
 import { closeDevice, openDevice, type DeviceFlags, type DeviceHandle } from './device.js';
+import { cacheCommand } from './cache.js';
 import { runCommand } from './run.js';
 
 class UsageError extends Error {}
@@ -23,6 +24,7 @@ const USAGE = `usage: p4jit <command> [options]
   write <addr> <hex bytes | @FILE>
   exec <addr>
   emulator                             start an emulated ESP32-P4 and print its port
+  cache [clean]                        where the build cache is and its size; clean empties it
 
 device options: --port PATH | --emulator (default: a connected board, else the emulator)
                 --secret S (or P4JIT_SECRET)  --icount  --json
@@ -232,6 +234,10 @@ export async function main(argv: string[]): Promise<number> {
     if (v.gdb !== undefined) flags.gdbPort = parseNumber(v.gdb, '--gdb port');
     if (cmd === 'emulator') return await emulatorCommand(v);
     if (cmd === 'run') return await runCommand(pos, v, flags);
+    if (cmd === 'cache') {
+      cacheCommand(pos, v.json, (msg) => new UsageError(msg));
+      return 0;
+    }
     const action = deviceCommand(cmd, pos, v);
     handle = await openDevice(flags);
     await action(handle);

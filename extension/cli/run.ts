@@ -1,14 +1,15 @@
 /** p4jit run <file.c> <function> [arg ...]: compile, load, call, print. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 
 import { ArgumentError, parseArguments } from '../../toolchain/args.js';
-import { checkRunTarget } from '../../toolchain/function-build.js';
-import { findFunction, SignatureError } from '../../toolchain/signature.js';
+import { discoverToolchain } from '../../toolchain/discover.js';
+import { buildFunction, checkRunTarget } from '../../toolchain/function-build.js';
+import { SignatureError } from '../../toolchain/signature.js';
 import type { Emulator } from '../emulator/launcher.js';
 import { gdbInstructions } from '../emulator/qemu-args.js';
 import { defaultSettings } from '../session/defaults.js';
 import { JitSession } from '../session/jit-session.js';
-import type { CallResult } from '../session/types.js';
+import type { CallResult, SessionSettings } from '../session/types.js';
 import { closeDevice, openDevice, type DeviceFlags } from './device.js';
 import { UsageError, type CliValues } from './main.js';
 
@@ -55,17 +56,21 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
   const [file, name, ...args] = pos;
   const timeLimit = v['time-limit'] !== undefined ? Number(v['time-limit']) : 0;
   if (!Number.isInteger(timeLimit) || timeLimit < 0) throw new UsageError(`--time-limit: "${v['time-limit']}" is not a whole number of milliseconds`);
-  await checkCall(file, name, args);
+  const settings = defaultSettings({
+    toolchainPath: v.toolchain,
+    firmwareElf: v['firmware-elf'],
+    optimization: v.O ? `-O${v.O.replace(/^-?O/, '')}` : '-O2',
+    extraFlags: v.flag ?? [],
+    callTimeLimitMs: timeLimit,
+    linkFolderSources: !!v['link-folder'],
+  });
+  await checkCall(file, name, args, settings);
   const h = await openDevice(flags);
   try {
-    const session = new JitSession(h.client, defaultSettings({
-      toolchainPath: v.toolchain,
-      firmwareElf: v['firmware-elf'] ?? h.emulator?.image,
-      optimization: v.O ? `-O${v.O.replace(/^-?O/, '')}` : '-O2',
-      extraFlags: v.flag ?? [],
-      callTimeLimitMs: timeLimit,
-      linkFolderSources: !!v['link-folder'],
-    }));
+    // without --firmware-elf, an emulator started here links against its own image (and one
+    // behind --port does when it reports running this package's image)
+    settings.firmwareElf ??= h.emulator?.image;
+    const session = new JitSession(h.client, settings);
     try {
       if (flags.gdbPort !== undefined) await waitForDebugger(session, file, name, flags.gdbPort, h.emulator);
       const r = await session.run(file, name, args);
@@ -82,14 +87,20 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
 }
 
 /**
- * The mistakes that need no device — a missing file, a function that is not there, arguments
- * that do not fit its parameters — are usage errors, reported before a device is opened.
+ * The mistakes that need no device — a missing file, a function that is not there, a compile
+ * error, arguments that do not fit its parameters — are found before a device is opened. The
+ * function is built here (into the cache the run then finds it in), so its signature is the one
+ * the build's flags give.
  */
-export async function checkCall(file: string, name: string, args: string[]): Promise<void> {
+export async function checkCall(file: string, name: string, args: string[], settings: SessionSettings = defaultSettings()): Promise<void> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`no such file: ${file}`);
   try {
     checkRunTarget(file);
-    parseArguments(args, await findFunction(readFileSync(file, 'utf8'), name, file));
+    const built = await buildFunction({
+      file, name, buildRoot: settings.buildRoot, linkFolderSources: settings.linkFolderSources,
+      build: { toolchain: discoverToolchain(settings.toolchainPath), optimization: settings.optimization, extraFlags: settings.extraFlags },
+    });
+    parseArguments(args, built.signature);
   } catch (e) {
     if (e instanceof ArgumentError || (e instanceof SignatureError && e.code === 'not-found')) throw new UsageError(e.message);
     throw e;

@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { firmwareIdOf } from '../../toolchain/firmware-id.js';
 import { packageRoot } from '../util/package-root.js';
 
 const run = promisify(execFile);
@@ -18,6 +19,9 @@ export interface FirmwareBuildOptions {
   /** Where built images go (default: build/firmware in the package, or ~/.cache/p4-jit when read-only). */
   buildDir?: string;
 }
+
+/** The board name the emulator reports in INFO. */
+export const EMULATOR_BOARD = 'qemu-virt';
 
 export const FIRMWARE_SOURCE_DIRS = ['firmware/emulator', 'firmware/components/p4_jit/core', 'firmware/common'];
 
@@ -61,4 +65,14 @@ export async function ensureFirmwareImage(opts: FirmwareBuildOptions = {}): Prom
     throw new Error(`building the emulator firmware failed:\n${text.split('\n').slice(-20).join('\n')}`);
   }
   return image;
+}
+
+/** This package's built emulator image, when it is the firmware a device reports running (INFO firmware_id). */
+export function builtImageMatching(firmwareId: string): string | undefined {
+  const image = join(defaultBuildDir(), 'p4jit-emu.elf');
+  try {
+    return firmwareIdOf(image, EMULATOR_BOARD) === firmwareId ? image : undefined;
+  } catch {
+    return undefined; // not built, or not readable
+  }
 }

@@ -1,12 +1,13 @@
 /** Session settings a program starts from when the user chose nothing else. */
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { MallocCap } from '../protocol/constants.js';
 import { DEFAULT_CODE_CAPS } from '../../toolchain/loader.js';
+import { userCacheDir } from '../../toolchain/private-dir.js';
 import type { SessionSettings } from './types.js';
 
-export const DEFAULT_BUILD_ROOT = join(tmpdir(), 'p4jit-build');
+/** The user's own build cache (never a shared folder such as /tmp: its code runs on the device). */
+export const DEFAULT_BUILD_ROOT = join(userCacheDir(), 'build');
 
 /** PSRAM for code (see DEFAULT_CODE_CAPS) and for data. */
 export function defaultSettings(overrides: Partial<SessionSettings> = {}): SessionSettings {

@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import type { DeviceClient } from '../device/client.js';
 import { DeviceError } from '../device/errors.js';
 import { DeviceCap, Err } from '../protocol/constants.js';
+import { builtImageMatching, EMULATOR_BOARD } from '../emulator/image.js';
 import { discoverToolchain, type Toolchain } from '../../toolchain/discover.js';
 import { addressToLine, disassemble } from '../../toolchain/debuginfo.js';
 import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
@@ -34,6 +35,8 @@ export class JitSession extends EventEmitter {
   private nextId = 1;
   private toolchainCache: Toolchain | undefined;
   private firmwareChecked = false;
+  /** This package's emulator image when the device runs it; null until looked for on this connection. */
+  private ownImage: string | undefined | null = null;
 
   private current: DeviceClient;
   private unwatch: () => void = () => undefined;
@@ -73,6 +76,7 @@ export class JitSession extends EventEmitter {
     this.current = client;
     this.watch(client);
     this.firmwareChecked = false;
+    this.ownImage = null;
     const live = client.has(DeviceCap.ListAllocs) ? await client.listAllocs() : [];
     const holds = (addr: number, size: number) => live.some((a) => a.addr === addr && a.size === size);
     let sameDevice = false;
@@ -180,6 +184,7 @@ export class JitSession extends EventEmitter {
     // (the argument arena is kept: reconnect() checks whether the device still has it)
     for (const fn of this.functions.values()) fn.stale = true;
     this.firmwareChecked = false;
+    this.ownImage = null;
     this.emit('changed');
   }
 
@@ -204,13 +209,20 @@ export class JitSession extends EventEmitter {
 
   // ---- internals ----
 
+  /**
+   * The firmware ELF JIT code links against: the configured one (checked against the device's),
+   * else, on an emulator running this package's own image (as `p4jit emulator` starts it), that image.
+   */
   private firmwareElf(): string | undefined {
     const elf = this.settings.firmwareElf;
-    if (elf && !this.firmwareChecked && this.client.info) {
-      checkFirmwareElf(elf, this.client.info.board, this.client.info.firmwareId);
+    const info = this.client.info;
+    if (elf && !this.firmwareChecked && info) {
+      checkFirmwareElf(elf, info.board, info.firmwareId);
       this.firmwareChecked = true;
     }
-    return elf;
+    if (elf || info?.board !== EMULATOR_BOARD) return elf;
+    if (this.ownImage === null) this.ownImage = builtImageMatching(info.firmwareId);
+    return this.ownImage;
   }
 
   private async forget(fn: LoadedFunction): Promise<void> {

@@ -18,7 +18,7 @@ export interface SessionSettings {
   callTimeLimitMs: number;
   /** Link the other .c/.cpp/.S files of the function's folder in too. */
   linkFolderSources: boolean;
-  /** Where build products go (never the user's source folder). */
+  /** The build cache: a folder of the user's own (refused when another user owns or can write to it). */
   buildRoot: string;
 }
 
