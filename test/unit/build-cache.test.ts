@@ -132,9 +132,9 @@ describe('entries', () => {
       const t = new Date(Date.now() - (10 - i) * 60e3); // built in order, a minute apart
       utimesSync(builds[i].buildDir, t, t);
     }
-    const cache = new BuildCache(root, { maxBytes: 1, maxAgeMs: 3600e3 });
-    const per = cache.entries().find((e) => e.dir === builds[3].buildDir)!.bytes;
-    const bounded = new BuildCache(root, { maxBytes: per * 2 + per / 2, maxAgeMs: 3600e3 });
+    const bytes = (i: number) => new BuildCache(root).entries().find((e) => e.dir === builds[i].buildDir)!.bytes;
+    // room for exactly the two most recently used
+    const bounded = new BuildCache(root, { maxBytes: bytes(3) + bytes(2), maxAgeMs: 3600e3 });
     const r = bounded.trim(true);
     assert.equal(r.removed, 2);
     assert.deepEqual(bounded.entries().map((e) => e.dir).sort(), [builds[2].buildDir, builds[3].buildDir].sort());
