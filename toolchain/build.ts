@@ -12,6 +12,8 @@ import { loadImage, readElf, type ElfFile } from './elf.js';
 import type { Toolchain } from './discover.js';
 
 export const ENTRY_SYMBOL = '__p4jit_entry';
+/** An address for a link that only measures the size (tests; loads link once at the real address). */
+export const PLACEHOLDER_BASE = 0x40000000;
 
 export interface BuildOptions {
   toolchain: Toolchain;

@@ -88,8 +88,10 @@ export async function buildFunction(req: FunctionBuildRequest): Promise<BuiltFun
   try {
     const built = await compileInto(staging, file, source, extra, req);
     // an edit saved while the compiler ran: the objects may be of either version, so this build
-    // serves this run only and is never cached
-    const changed = readFileSync(file, 'utf8') !== source || built.deps.some((d) => (statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) > started);
+    // serves this run only and is never cached (the source by its content: its save may carry a
+    // time later than the clock read here)
+    const changed = readFileSync(file, 'utf8') !== source ||
+      built.deps.some((d) => d !== file && (statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) > started);
     const key = changed ? undefined : contentKey(inputs, built.deps);
     if (!key) {
       return { signature: built.signature, objects: built.objects.map((o) => join(staging, o)), key: `unsaved-${randomBytes(8).toString('hex')}`, buildDir: staging, cached: false };
