@@ -22,6 +22,8 @@ export interface LoadRequest {
   align?: number;
   /** Size of a previous build of the same code (a reload after an edit): the allocation keeps at least its room. */
   sizeHint?: number;
+  /** Stops the upload between frames (the allocation is then freed, as after any failure). */
+  signal?: AbortSignal;
 }
 
 export interface LoadedCode {
@@ -82,7 +84,7 @@ async function linkInto(client: DeviceClient, objects: string[], req: LoadReques
     }
     const entry = findSymbol(link.elf, ENTRY_SYMBOL);
     if (!entry) throw new Error(`${ENTRY_SYMBOL} is missing from the linked code`);
-    await client.write(addr, link.image);
+    await client.write(addr, link.image, { signal: req.signal });
     return { name: req.name, addr, size: link.image.length, allocSize: room, entry: entry.value, link };
   } catch (e) {
     await client.free(addr).catch(() => undefined); // best effort: the device may be gone

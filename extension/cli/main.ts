@@ -6,11 +6,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { CompileError } from '../../toolchain/build.js';
-import { capsNames, MallocCap } from '../protocol/constants.js';
+import { capsNames, DeviceCap, MallocCap } from '../protocol/constants.js';
 import { Emulator } from '../emulator/launcher.js';
 import { closeDevice, openDevice, type DeviceFlags, type DeviceHandle } from './device.js';
 import { cacheCommand } from './cache.js';
-import { runCommand } from './run.js';
+import { Interrupts } from './interrupt.js';
+import { runCommand, type Activity } from './run.js';
 
 class UsageError extends Error {}
 
@@ -19,7 +20,7 @@ const USAGE = `usage: p4jit <command> [options]
   run <file.c> <function> [arg ...]   compile, load, call and print the result
   ping | info | heap | allocs          ask the device
   alloc <size> [--caps SPIRAM,8BIT] [--align N]
-  free <addr>
+  free <addr> | free --all              free one allocation, or every one the device holds
   read <addr> <size> [--out FILE]
   write <addr> <hex bytes | @FILE>
   exec <addr>
@@ -28,7 +29,7 @@ const USAGE = `usage: p4jit <command> [options]
 
 device options: --port PATH | --emulator (default: a connected board, else the emulator)
                 --secret S (or P4JIT_SECRET)  --icount  --json
-run options:    --gdb PORT (emulator: load, print the gdb commands, call on Enter)
+run options:    --gdb PORT (emulator: load, print the gdb commands, call on Enter)  -v, --verbose (each step on stderr)
                 -O LEVEL  --flag=F (repeatable, e.g. --flag=-DN=64)  --firmware-elf ELF  --link-folder  --time-limit MS  --toolchain GCC`;
 
 const OPTIONS = {
@@ -47,6 +48,8 @@ const OPTIONS = {
   'time-limit': { type: 'string' },
   toolchain: { type: 'string' },
   gdb: { type: 'string' },
+  all: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -84,7 +87,12 @@ type DeviceAction = (h: DeviceHandle) => Promise<void>;
  * Checks a device command's arguments and returns what to do with the device: every usage
  * mistake is reported before a board is opened or an emulator started.
  */
-export function deviceCommand(cmd: string, pos: string[], v: CliValues): DeviceAction {
+export function deviceCommand(cmd: string, pos: string[], v: CliValues, signal?: AbortSignal): DeviceAction {
+  if (v.all && cmd !== 'free') throw new UsageError(`--all goes with free, not ${cmd}`);
+  if (cmd === 'free' && v.all) {
+    if (pos.length) throw new UsageError('free --all takes no address');
+    return freeAll(v);
+  }
   const n = ARITY[cmd];
   if (n === undefined) throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
   if (pos.length !== n) throw new UsageError(`${cmd} takes ${n} argument${n === 1 ? '' : 's'}, got ${pos.length}\n${USAGE}`);
@@ -148,7 +156,7 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues): DeviceA
       const addr = parseNumber(pos[0], 'address');
       const data = parseWriteData(pos[1]);
       return async (h) => {
-        await h.client.write(addr, data);
+        await h.client.write(addr, data, { signal });
         print(v.json, { written: data.length }, `wrote ${data.length} bytes`);
       };
     }
@@ -160,6 +168,17 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues): DeviceA
       };
     }
   }
+}
+
+/** free --all: every allocation in the device's table, whoever made it (after an interrupted run, say). */
+function freeAll(v: CliValues): DeviceAction {
+  return async (h) => {
+    if (!h.client.has(DeviceCap.ListAllocs)) throw new Error('this device cannot list its allocations (a seed-only firmware): free each address');
+    const list = await h.client.listAllocs();
+    for (const a of list) await h.client.free(a.addr);
+    const bytes = list.reduce((n, a) => n + a.size, 0);
+    print(v.json, { freed: list.map((a) => a.addr), bytes }, list.length ? `freed ${list.length} allocation${list.length === 1 ? '' : 's'} (${bytes} bytes)` : 'no allocations');
+  };
 }
 
 /** write's data: hex bytes ("13 05 b0 ff") or @FILE. */
@@ -229,29 +248,60 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const flags: DeviceFlags = { port: v.port, emulator: v.emulator, icount: v.icount, secret: v.secret };
+  if (cmd === 'emulator') return runEmulator(v, flags);
+  const activity: Activity = { step: 'start' };
+  const interrupts = new Interrupts(() => whatNow(activity));
   let handle: DeviceHandle | undefined;
   try {
     if (v.gdb !== undefined) flags.gdbPort = parseNumber(v.gdb, '--gdb port');
-    if (cmd === 'emulator') return await emulatorCommand(v);
-    if (cmd === 'run') return await runCommand(pos, v, flags);
+    if (cmd === 'run') {
+      const code = await runCommand(pos, v, flags, interrupts.signal, activity);
+      return interrupts.exitCode ?? code; // a call that ended after Ctrl+C has printed its result
+    }
     if (cmd === 'cache') {
       cacheCommand(pos, v.json, (msg) => new UsageError(msg));
       return 0;
     }
-    const action = deviceCommand(cmd, pos, v);
+    const action = deviceCommand(cmd, pos, v, interrupts.signal);
     handle = await openDevice(flags);
+    interrupts.signal.throwIfAborted();
     await action(handle);
-    return 0;
+    return interrupts.exitCode ?? 0;
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    console.error(`p4jit: ${msg.split('\n')[0]}`);
-    if (e instanceof UsageError && msg.includes('\n')) console.error(msg.split('\n').slice(1).join('\n'));
-    // all of GCC's diagnostics, not only the first error
-    if (e instanceof CompileError) console.error(e.diagnostics.trimEnd());
-    return e instanceof UsageError ? 2 : 1;
+    if (interrupts.exitCode !== null) return interrupts.exitCode; // whatever failed on the way out
+    return reportError(e);
   } finally {
     if (handle) await closeDevice(handle);
+    interrupts.dispose();
   }
+}
+
+/** What an interrupted command still does before it exits, and how long that may take (ms). */
+function whatNow(a: Activity): { doing: string; graceMs: number } {
+  if (a.step === 'call') {
+    const limit = a.timeLimitMs || 10000;
+    return { doing: `waiting for the running call to end at its time limit (${limit} ms)`, graceMs: limit + 5000 };
+  }
+  const doing = a.step === 'load' || a.step === 'upload-arguments' ? 'stopping the upload' : 'stopping';
+  return { doing, graceMs: 5000 };
+}
+
+async function runEmulator(v: CliValues, flags: DeviceFlags): Promise<number> {
+  try {
+    if (v.gdb !== undefined) flags.gdbPort = parseNumber(v.gdb, '--gdb port');
+    return await emulatorCommand(v);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+function reportError(e: unknown): number {
+  const msg = e instanceof Error ? e.message : String(e);
+  console.error(`p4jit: ${msg.split('\n')[0]}`);
+  if (e instanceof UsageError && msg.includes('\n')) console.error(msg.split('\n').slice(1).join('\n'));
+  // all of GCC's diagnostics, not only the first error
+  if (e instanceof CompileError) console.error(e.diagnostics.trimEnd());
+  return e instanceof UsageError ? 2 : 1;
 }
 
 export { UsageError };

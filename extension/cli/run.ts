@@ -1,17 +1,23 @@
 /** p4jit run <file.c> <function> [arg ...]: compile, load, call, print. */
 import { existsSync, statSync } from 'node:fs';
 
-import { ArgumentError, parseArguments } from '../../toolchain/args.js';
+import { ArgumentError, measureArguments } from '../../toolchain/args.js';
 import { discoverToolchain } from '../../toolchain/discover.js';
 import { buildFunction, checkRunTarget } from '../../toolchain/function-build.js';
 import { SignatureError } from '../../toolchain/signature.js';
 import type { Emulator } from '../emulator/launcher.js';
 import { gdbInstructions } from '../emulator/qemu-args.js';
 import { defaultSettings } from '../session/defaults.js';
-import { JitSession } from '../session/jit-session.js';
+import { JitSession, type Progress } from '../session/jit-session.js';
 import type { CallResult, SessionSettings } from '../session/types.js';
 import { closeDevice, openDevice, type DeviceFlags } from './device.js';
 import { UsageError, type CliValues } from './main.js';
+
+/** What the command is doing, for the interrupt message (see Interrupts). */
+export interface Activity {
+  step: Progress['step'] | 'start';
+  timeLimitMs?: number;
+}
 
 export { DEFAULT_BUILD_ROOT } from '../session/defaults.js';
 
@@ -51,7 +57,15 @@ export function describeResult(r: CallResult): string {
   return lines.join('\n');
 }
 
-export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags): Promise<number> {
+const STEP_TEXT: Record<Progress['step'], (p: Progress) => string> = {
+  build: (p) => `building ${p.function}`,
+  load: (p) => `loading ${p.function} onto the device`,
+  'upload-arguments': (p) => `uploading ${p.bytes} bytes of arguments`,
+  call: (p) => `calling ${p.function}${p.timeLimitMs ? ` (time limit ${p.timeLimitMs} ms)` : ''}`,
+  'read-back': (p) => `reading back ${p.bytes} bytes`,
+};
+
+export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags, signal?: AbortSignal, activity: Activity = { step: 'start' }): Promise<number> {
   if (pos.length < 2) throw new UsageError('run takes <file.c> <function> [arg ...]');
   const [file, name, ...args] = pos;
   const timeLimit = v['time-limit'] !== undefined ? Number(v['time-limit']) : 0;
@@ -71,9 +85,14 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
     // behind --port does when it reports running this package's image)
     settings.firmwareElf ??= h.emulator?.image;
     const session = new JitSession(h.client, settings);
+    session.on('progress', (p: Progress) => {
+      activity.step = p.step;
+      activity.timeLimitMs = p.timeLimitMs;
+      if (v.verbose) console.error(`p4jit: ${STEP_TEXT[p.step](p)}`);
+    });
     try {
-      if (flags.gdbPort !== undefined) await waitForDebugger(session, file, name, flags.gdbPort, h.emulator);
-      const r = await session.run(file, name, args);
+      if (flags.gdbPort !== undefined) await waitForDebugger(session, file, name, flags.gdbPort, h.emulator, signal);
+      const r = await session.run(file, name, args, { signal });
       console.log(v.json ? json(r) : describeResult(r));
       if (r.fault) console.error(`p4jit: ${r.fault.message}`);
       if (r.overrun) console.error(`p4jit: ${r.overrun.message}`);
@@ -100,7 +119,8 @@ export async function checkCall(file: string, name: string, args: string[], sett
       file, name, buildRoot: settings.buildRoot, linkFolderSources: settings.linkFolderSources,
       build: { toolchain: discoverToolchain(settings.toolchainPath), optimization: settings.optimization, extraFlags: settings.extraFlags },
     });
-    parseArguments(args, built.signature);
+    // measured, not built: an array too large for the device is refused once its heap is known
+    measureArguments(args, built.signature);
   } catch (e) {
     if (e instanceof ArgumentError || (e instanceof SignatureError && e.code === 'not-found')) throw new UsageError(e.message);
     throw e;
@@ -111,7 +131,7 @@ export async function checkCall(file: string, name: string, args: string[], sett
  * --gdb PORT: the function is loaded first, the exact gdb commands to stop inside it are printed,
  * and the call waits for Enter so there is time to attach.
  */
-async function waitForDebugger(session: JitSession, file: string, name: string, port: number, emu?: Emulator): Promise<void> {
+async function waitForDebugger(session: JitSession, file: string, name: string, port: number, emu?: Emulator, signal?: AbortSignal): Promise<void> {
   if (!emu) throw new UsageError('--gdb works with the emulator only (a board is debugged over JTAG)');
   const fn = await session.load(file, name);
   const lines = gdbInstructions({ port, firmwareElf: emu.image, functionElf: fn.elfPath, address: fn.entry });
@@ -125,8 +145,11 @@ async function waitForDebugger(session: JitSession, file: string, name: string, 
       // a QEMU that dies meanwhile (killed, or quit from gdb) is reported now, not after Enter
       const gone = () => reject(new Error(`the emulated ESP32-P4 stopped while waiting for Enter: ${emu.exitReason || 'its port closed'}`));
       void emu.whenExited.then(gone);
+      const interrupted = () => reject(signal!.reason);
+      signal?.addEventListener('abort', interrupted, { once: true });
       done = () => {
         process.stdin.off('data', enter).off('end', enter);
+        signal?.removeEventListener('abort', interrupted);
       };
     });
   } finally {

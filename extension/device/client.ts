@@ -211,14 +211,19 @@ export class DeviceClient extends EventEmitter {
     });
   }
 
-  /** Writes any length, split into frames the device can hold. */
+  /**
+   * Writes any length, split into frames the device can hold. An abort (opts.signal) stops it
+   * between frames, never inside one, so the link stays in step.
+   */
   async write(addr: number, data: Uint8Array, opts: RequestOptions = {}): Promise<void> {
     const chunk = this.maxPayload - 4 - (this.link.sealing ? SEAL_OVERHEAD : 0);
+    const { signal, ...frameOpts } = opts;
     let off = 0;
     do {
+      signal?.throwIfAborted();
       const part = data.subarray(off, off + chunk);
       const at = addr + off;
-      await this.command(Cmd.WriteMem, Buffer.concat([u32s(at), part]), { timeoutMs: this.transferTimeout(part.length), ...opts }, (p) => {
+      await this.command(Cmd.WriteMem, Buffer.concat([u32s(at), part]), { timeoutMs: this.transferTimeout(part.length), ...frameOpts }, (p) => {
         exactLength('WRITE_MEM', 8)(p);
         if (p.readUInt32LE(0) !== part.length || p.readUInt32LE(4) !== 0) {
           throw new ProtocolError(`WRITE_MEM at 0x${(at >>> 0).toString(16)}: device wrote ${p.readUInt32LE(0)} of ${part.length} bytes (status ${p.readUInt32LE(4)})`);

@@ -19,7 +19,8 @@ import { addressToLine, disassemble } from '../../toolchain/debuginfo.js';
 import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
 import { buildFunction, type BuiltFunction } from '../../toolchain/function-build.js';
 import { loadObjects } from '../../toolchain/loader.js';
-import { marshalArguments, type MarshalledArguments } from './marshal.js';
+import { measureArguments } from '../../toolchain/args.js';
+import { arenaBytesFor, marshalArguments, roomProblem, type MarshalledArguments } from './marshal.js';
 import { describeFault } from './faults.js';
 import { deviceOverrun, gapOverrun } from './overrun.js';
 import { overrunRecord } from '../protocol/payloads.js';
@@ -27,6 +28,30 @@ import type { AllocationView, CallResult, FaultInfo, LoadedFunction, OverrunInfo
 
 export const HISTORY_LIMIT = 50;
 const ARENA_MIN = 4096;
+/** Arenas up to this size are rounded up to a power of two (reused by growing calls); larger ones to 64 KiB. */
+const ARENA_POW2_MAX = 1 << 20;
+
+export interface RunOptions {
+  timeLimitMs?: number;
+  /**
+   * Stops the run at the next safe point: before a build, between upload frames, before the call.
+   * A call already running is not cut off (that could leave the device mid-call): it ends at its
+   * time limit. What the run allocated stays owned by the session (freeAll frees it).
+   */
+  signal?: AbortSignal;
+  /** Folder relative `@file` arguments start from (default: the working directory). */
+  baseDir?: string;
+}
+
+/** What a run is doing, for a progress display ('progress' event). */
+export interface Progress {
+  function: string;
+  step: 'build' | 'load' | 'upload-arguments' | 'call' | 'read-back';
+  /** Bytes moved by an upload or read-back step. */
+  bytes?: number;
+  /** The call's time limit in ms (step 'call'). */
+  timeLimitMs?: number;
+}
 
 export class JitSession extends EventEmitter {
   private readonly functions = new Map<string, LoadedFunction>();
@@ -125,12 +150,17 @@ export class JitSession extends EventEmitter {
   }
 
   /** Loads the function (rebuilding when its sources changed), replacing an older version. */
-  async load(file: string, name: string): Promise<LoadedFunction> {
+  async load(file: string, name: string, signal?: AbortSignal): Promise<LoadedFunction> {
     const key = JitSession.key(file, name);
+    signal?.throwIfAborted();
+    this.progress({ function: name, step: 'build' });
     const built = await this.build(file, name);
     const old = this.functions.get(key);
     if (old && !old.stale && old.buildKey === built.key) return old;
+    signal?.throwIfAborted();
+    this.progress({ function: name, step: 'load' });
     const code = await loadObjects(this.client, built.objects, {
+      signal,
       name,
       sources: [],
       caps: this.settings.codeCaps,
@@ -151,14 +181,14 @@ export class JitSession extends EventEmitter {
   }
 
   /** Builds if needed, loads if needed, and calls. */
-  async run(file: string, name: string, args: string[], opts: { timeLimitMs?: number; signal?: AbortSignal } = {}): Promise<CallResult> {
+  async run(file: string, name: string, args: string[], opts: RunOptions = {}): Promise<CallResult> {
     const t0 = performance.now();
-    const fn = await this.load(file, name);
+    const fn = await this.load(file, name, opts.signal);
     return this.invoke(fn, args, opts, t0);
   }
 
   /** Calls a function that is already loaded. */
-  async call(key: string, args: string[], opts: { timeLimitMs?: number; signal?: AbortSignal } = {}): Promise<CallResult> {
+  async call(key: string, args: string[], opts: RunOptions = {}): Promise<CallResult> {
     const fn = this.functions.get(key);
     if (!fn) throw new Error(`no function ${key.replace(/.*::/, '')} is loaded`);
     if (fn.stale) throw new Error(`${fn.name} was loaded on a device that has since reset or gone: run it again to reload it`);
@@ -231,17 +261,36 @@ export class JitSession extends EventEmitter {
     if (!fn.stale && this.client.connected) await this.client.free(fn.addr).catch(() => undefined);
   }
 
+  private progress(p: Progress): void {
+    this.emit('progress', p);
+  }
+
+  /**
+   * Refuses arrays that cannot fit in the device heap before they are built or sent (a list of
+   * 16 million values would otherwise take seconds and hundreds of MB on the host to end in
+   * ALLOC_FAIL).
+   */
+  private async checkRoom(fn: LoadedFunction, args: string[], opts: RunOptions): Promise<void> {
+    const sizes = measureArguments(args, fn.signature, { baseDir: opts.baseDir });
+    const bytes = arenaBytesFor(sizes);
+    if (!sizes.some((s) => s.kind === 'array') || (this.arena && this.arena.size >= bytes)) return;
+    const problem = roomProblem(sizes, arenaSize(bytes), await this.client.heapInfo(), this.settings.dataCaps, this.arena?.size ?? 0);
+    if (problem) throw new Error(problem);
+  }
+
   private async ensureArena(bytes: number): Promise<number> {
     if (this.arena && this.arena.size >= bytes) return this.arena.addr;
     if (this.arena) await this.client.free(this.arena.addr).catch(() => undefined);
     this.arena = null;
-    const size = Math.max(ARENA_MIN, 2 ** Math.ceil(Math.log2(bytes)));
+    const size = arenaSize(bytes);
     this.arena = { addr: await this.client.alloc(size, this.settings.dataCaps, 16), size };
     return this.arena.addr;
   }
 
-  private async invoke(fn: LoadedFunction, args: string[], opts: { timeLimitMs?: number; signal?: AbortSignal }, t0: number): Promise<CallResult> {
-    let marshalled: MarshalledArguments = marshalArguments(fn.signature, args);
+  private async invoke(fn: LoadedFunction, args: string[], opts: RunOptions, t0: number): Promise<CallResult> {
+    await this.checkRoom(fn, args, opts);
+    let marshalled: MarshalledArguments = marshalArguments(fn.signature, args, { baseDir: opts.baseDir });
+    const signal = opts.signal;
     let output = '';
     const onOutput = (text: string) => { output += text; };
     this.client.on('output', onOutput);
@@ -251,15 +300,22 @@ export class JitSession extends EventEmitter {
     let result: CallResult;
     try {
       if (marshalled.arenaBytes > 0) {
+        signal?.throwIfAborted();
         const arena = await this.ensureArena(marshalled.arenaBytes);
+        this.progress({ function: fn.name, step: 'upload-arguments', bytes: marshalled.arenaImage.length });
         marshalled = marshalled.place(arena, this.arena!.size); // at the arena's end, against its guard
-        await this.client.write(marshalled.base, marshalled.arenaImage);
+        await this.client.write(marshalled.base, marshalled.arenaImage, { signal });
       }
       try {
-        const reply = await this.client.call(fn.entry, marshalled.slots, { timeLimitMs: opts.timeLimitMs ?? this.settings.callTimeLimitMs, signal: opts.signal });
+        signal?.throwIfAborted();
+        const timeLimitMs = opts.timeLimitMs ?? this.settings.callTimeLimitMs;
+        this.progress({ function: fn.name, step: 'call', timeLimitMs: timeLimitMs || (this.client.info?.defaultCallMs ?? 0) });
+        // not cancelled once running: the device ends it at its time limit
+        const reply = await this.client.call(fn.entry, marshalled.slots, { timeLimitMs });
         let arrays = {};
         let overrun: OverrunInfo | null = null;
         if (marshalled.copyBack.length) {
+          this.progress({ function: fn.name, step: 'read-back', bytes: marshalled.copyBackBytes });
           const span = await this.client.read(marshalled.copyBackStart, marshalled.copyBackBytes);
           arrays = marshalled.readBack(span);
           const gap = marshalled.damagedInCopyBack(span)[0];
@@ -294,4 +350,9 @@ export class JitSession extends EventEmitter {
     this.emit('changed');
     return result;
   }
+}
+
+/** Small arenas grow by powers of two (a growing array reuses them); large ones are not doubled past what fits. */
+function arenaSize(bytes: number): number {
+  return bytes <= ARENA_POW2_MAX ? Math.max(ARENA_MIN, 2 ** Math.ceil(Math.log2(bytes))) : Math.ceil(bytes / 65536) * 65536;
 }

@@ -7,7 +7,13 @@
  * the arena (and so the device's guard bytes) ends: a write past an array's end changes the gap
  * behind it, which names the parameter, or the device's guard, which the device reports.
  */
-import { buildSlots, decodeArray, decodeReturn, formatArray, formatValue, parseArguments, type ArrayArgument, type JsValue } from '../../toolchain/args.js';
+import {
+  buildSlots, decodeArray, decodeReturn, formatArray, formatValue, parseArguments,
+  type ArgumentOptions, type ArgumentSize, type ArrayArgument, type JsValue,
+} from '../../toolchain/args.js';
+import { KINDS } from '../../toolchain/ctypes.js';
+import { MallocCap } from '../protocol/constants.js';
+import type { HeapInfo } from '../protocol/payloads.js';
 import type { FunctionSignature } from '../../toolchain/signature.js';
 import type { ArgumentRecord } from './types.js';
 
@@ -53,8 +59,8 @@ export interface MarshalledArguments {
   decodeReturn(slot: Buffer): { value: JsValue | null; display: string };
 }
 
-export function marshalArguments(sig: FunctionSignature, texts: string[]): MarshalledArguments {
-  const args = parseArguments(texts, sig);
+export function marshalArguments(sig: FunctionSignature, texts: string[], opts: ArgumentOptions = {}): MarshalledArguments {
+  const args = parseArguments(texts, sig, opts);
   const records: ArgumentRecord[] = args.map((a) => ({
     name: a.param.name,
     type: a.param.type.text,
@@ -64,14 +70,7 @@ export function marshalArguments(sig: FunctionSignature, texts: string[]): Marsh
   const arrays = args.map((a, i) => ({ a, i })).filter((x): x is { a: ArrayArgument; i: number } => x.a.kind === 'array');
   const ordered = [...arrays.filter((x) => !x.a.copyBack), ...arrays.filter((x) => x.a.copyBack)];
   const offsets = new Map<number, number>();
-  let size = 0;
-  for (const { a, i } of ordered) {
-    if (offsets.size) size += GAP;
-    size = align(size, Math.max(a.alignment, 8));
-    offsets.set(i, size);
-    size += Math.max(a.data.length, 1);
-  }
-  const arenaBytes = align(size, 16);
+  const arenaBytes = layout(ordered.map(({ a }) => ({ bytes: a.data.length, alignment: a.alignment })), (k, at) => offsets.set(ordered[k].i, at));
   const back = ordered.filter((x) => x.a.copyBack);
   const image = Buffer.alloc(arenaBytes);
   for (let o = 0; o < arenaBytes; o++) image[o] = pattern(o);
@@ -135,4 +134,41 @@ export function marshalArguments(sig: FunctionSignature, texts: string[]): Marsh
     };
   };
   return make(0);
+}
+
+/** Places arrays one after another, each aligned, with a gap between them; returns the arena size they need. */
+function layout(arrays: Array<{ bytes: number; alignment: number }>, place: (index: number, offset: number) => void = () => undefined): number {
+  let size = 0;
+  arrays.forEach((a, k) => {
+    if (k > 0) size += GAP;
+    size = align(size, Math.max(a.alignment, 8));
+    place(k, size);
+    size += Math.max(a.bytes, 1);
+  });
+  return align(size, 16);
+}
+
+/** The arena bytes a call's arrays need, from their measured sizes (nothing built yet). */
+export function arenaBytesFor(sizes: ArgumentSize[]): number {
+  return layout(sizes.flatMap((s) => (s.kind === 'array' ? [s] : [])));
+}
+
+const mib = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${n} bytes`);
+
+/**
+ * Why arrays of these sizes cannot fit in the device heap for `caps` (with `reusable` bytes of an
+ * argument arena that would be freed first), or null when they may. Free bytes are not the
+ * largest free block, so "may" can still end in ALLOC_FAIL; "cannot" is certain, and is said
+ * before a byte of the arrays is built or sent.
+ */
+export function roomProblem(sizes: ArgumentSize[], arenaBytes: number, heap: HeapInfo, caps: number, reusable: number): string | null {
+  const internalOnly = (caps & MallocCap.INTERNAL) !== 0 && (caps & MallocCap.SPIRAM) === 0;
+  const region = internalOnly ? 'internal RAM' : (caps & MallocCap.SPIRAM) !== 0 ? 'PSRAM' : 'heap';
+  const free = (internalOnly ? heap.freeInternal : (caps & MallocCap.SPIRAM) !== 0 ? heap.freeSpiram : Math.max(heap.freeSpiram, heap.freeInternal)) + reusable;
+  if (arenaBytes <= free) return null;
+  const largest = sizes.reduce<ArgumentSize | null>((a, s) => (s.kind === 'array' && (!a || a.kind !== 'array' || s.bytes > a.bytes) ? s : a), null);
+  const which = largest?.kind === 'array'
+    ? ` (the largest, '${largest.param.name}', is ${largest.elements} ${KINDS[largest.element].name} values, ${mib(largest.bytes)})` : '';
+  return `the array arguments need ${mib(arenaBytes)} on the device${which} but its ${region} has ${mib(free)} free: ` +
+    'pass smaller arrays, or free memory (p4jit free --all)';
 }
