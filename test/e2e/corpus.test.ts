@@ -20,12 +20,12 @@ import { execa } from 'execa';
 import { DEFAULT_BUILD_ROOT } from '../../extension/cli/run.js';
 import type { DeviceClient } from '../../extension/device/client.js';
 import { ensureFirmwareImage } from '../../extension/emulator/image.js';
-import { Emulator } from '../../extension/emulator/launcher.js';
 import { MallocCap } from '../../extension/protocol/constants.js';
 import { JitSession } from '../../extension/session/jit-session.js';
 import type { CallResult, SessionSettings } from '../../extension/session/types.js';
 import { CompileError } from '../../toolchain/build.js';
 import { SignatureError } from '../../toolchain/signature.js';
+import { emulatorOnly, needsFirmwareElf, onBoard, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { repoRoot, scratchDir } from '../helpers/paths.js';
 
 /** Scratch folders of this file, removed at the end. */
@@ -197,7 +197,7 @@ function lineOf(file: string, marker: string): number {
 
 // ---------------------------------------------------------------- the emulator and sessions
 
-let emu: Emulator;
+let emu: DeviceUnderTest;
 let image: string;
 let client: DeviceClient;
 let session: JitSession;
@@ -219,9 +219,12 @@ const settings = (over: Partial<SessionSettings> = {}): SessionSettings => ({
 before(async () => {
   // A private copy of the image: a rebuild of the shared one while this file runs must not make
   // it differ from the firmware that is running (the firmware-ELF check would refuse it).
-  image = join(scratch('corpus-fw'), 'p4jit-emu.elf');
-  copyFileSync(await ensureFirmwareImage(), image);
-  emu = await Emulator.start({ image });
+  if (!onBoard) {
+    image = join(scratch('corpus-fw'), 'p4jit-emu.elf');
+    copyFileSync(await ensureFirmwareImage(), image);
+  }
+  emu = await startDevice({ image });
+  image ??= emu.image ?? '';
   client = await emu.connect();
   session = new JitSession(client, settings());
   folderSession = new JitSession(client, settings({ linkFolderSources: true }));
@@ -235,7 +238,7 @@ after(async () => {
 
 // ---------------------------------------------------------------- library
 
-describe('library: JitSession.run', () => {
+describe('library: JitSession.run', needsFirmwareElf(), () => {
   for (const c of CASES) {
     test(c.title, async () => {
       const r = await (c.folder ? folderSession : session).run(corpus(c.file), c.fn, c.args);
@@ -257,7 +260,7 @@ describe('library: JitSession.run', () => {
     });
   });
 
-  test('a store through NULL: fault kind, store access fault (7), address 0, and the source line', async () => {
+  test('a store through NULL: fault kind, store access fault (7), address 0, and the source line', emulatorOnly('a fault resets a board (ESP-IDF\'s panic handler)'), async () => {
     const file = corpus('faults.c');
     const r = await session.run(file, 'store_through', ['null', '21']);
     assert.ok(r.fault);
@@ -270,7 +273,7 @@ describe('library: JitSession.run', () => {
     assert.match(r.fault.message, /store access fault/);
   });
 
-  test('a function that spins forever is stopped at its time limit; the next call works', async () => {
+  test('a function that spins forever is stopped at its time limit; the next call works', emulatorOnly('a board cannot stop running code at its time limit'), async () => {
     const file = corpus('faults.c');
     const r = await session.run(file, 'spin_forever', ['1'], { timeLimitMs: 100 });
     assert.ok(r.fault);
@@ -379,7 +382,7 @@ const cli = (args: string[]) => execa(process.execPath, [join(repoRoot, 'bin', '
 const cliRun = (file: string, fn: string, args: string[], extra: string[] = []) =>
   cli(['run', file, fn, ...args, '--port', emu.port, '--json', '--firmware-elf', image, `--flag=${FP_FLAG}`, ...extra]);
 
-describe('CLI: p4jit run --json', () => {
+describe('CLI: p4jit run --json', needsFirmwareElf(), () => {
   // the pty takes one client at a time: the CLI's
   before(() => client.close());
 
@@ -403,7 +406,7 @@ describe('CLI: p4jit run --json', () => {
     assert.equal(r.stdout, '');
   });
 
-  test('a fault: exit 1, one line on stderr, the JSON fault with the source line', async () => {
+  test('a fault: exit 1, one line on stderr, the JSON fault with the source line', emulatorOnly('a fault resets a board (ESP-IDF\'s panic handler)'), async () => {
     const file = corpus('faults.c');
     const r = await cliRun(file, 'store_through', ['null', '21']);
     assert.equal(r.exitCode, 1);
@@ -416,7 +419,7 @@ describe('CLI: p4jit run --json', () => {
     assert.match(r.stderr, /store access fault .* in faults\.c:\d+/);
   });
 
-  test('a time-out with --time-limit, then the next run works', async () => {
+  test('a time-out with --time-limit, then the next run works', emulatorOnly('a board cannot stop running code at its time limit'), async () => {
     const file = corpus('faults.c');
     const r = await cliRun(file, 'spin_forever', ['1'], ['--time-limit', '100']);
     assert.equal(r.exitCode, 1);

@@ -9,20 +9,20 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Emulator } from '../../extension/emulator/launcher.js';
 import { encodeFrame, type Frame } from '../../extension/protocol/codec.js';
 import { Cmd, DeviceCap, Err, errName, Flag, MallocCap } from '../../extension/protocol/constants.js';
 import { encodeSealed, unseal } from '../../extension/protocol/seal.js';
 import { OPTIONS_ADDR } from '../../extension/emulator/qemu-args.js';
 import { parseInfo, u32s, type DeviceInfo } from '../../extension/protocol/payloads.js';
 import { RawLink } from '../helpers/raw-link.js';
+import { startDevice, type DeviceUnderTest } from '../helpers/device.js';
 
 const DATA_CAPS = MallocCap.SPIRAM | MallocCap['8BIT'];
 const CODE_CAPS = MallocCap.EXEC | DATA_CAPS;
 /** The emulator's RAM starts here, with the firmware image (code, data, the receive buffer). */
 const FIRMWARE_BASE = 0x80000000;
 
-let emu: Emulator;
+let emu: DeviceUnderTest;
 let raw: RawLink;
 let info: DeviceInfo;
 let data: number; // 64 bytes, not executable
@@ -65,7 +65,7 @@ async function stillAnswers(after: string): Promise<void> {
 const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 
 before(async () => {
-  emu = await Emulator.start();
+  emu = await startDevice();
   raw = await RawLink.open(emu.port);
   info = parseInfo(await ok(Cmd.Info));
   data = await alloc(64, DATA_CAPS, 16);

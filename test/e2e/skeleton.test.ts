@@ -7,20 +7,20 @@ import { after, before, test } from 'node:test';
 
 import { DeviceClient } from '../../extension/device/client.js';
 import { DeviceError } from '../../extension/device/errors.js';
-import { Emulator } from '../../extension/emulator/launcher.js';
 import { encodeFrame } from '../../extension/protocol/codec.js';
 import { Cmd, Err, Flag, MallocCap } from '../../extension/protocol/constants.js';
 import { discoverToolchain } from '../../toolchain/discover.js';
 import { loadCode } from '../../toolchain/loader.js';
+import { emulatorOnly, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { RawLink } from '../helpers/raw-link.js';
 import { fixture, scratchDir } from '../helpers/paths.js';
 
-let emu: Emulator;
+let emu: DeviceUnderTest;
 let client: DeviceClient;
 const build = () => ({ toolchain: discoverToolchain(), buildDir: scratchDir('skeleton') });
 
 before(async () => {
-  emu = await Emulator.start();
+  emu = await startDevice();
   client = await emu.connect();
 });
 
@@ -34,7 +34,7 @@ test('PING echoes its payload', async () => {
   assert.deepEqual(await client.ping(payload), payload);
 });
 
-test('INFO describes the emulated device', () => {
+test('INFO describes the emulated device', emulatorOnly('the emulated board\'s name and buffer size'), () => {
   assert.ok(client.info);
   assert.equal(client.info.protocolVersion, 2);
   assert.equal(client.info.board, 'qemu-virt');

@@ -13,6 +13,12 @@ export function childrenOf(pid: number): number[] {
   });
 }
 
+/** Children, grandchildren and so on of `pid`. */
+export function descendantsOf(pid: number): number[] {
+  const kids = childrenOf(pid);
+  return kids.concat(...kids.map(descendantsOf));
+}
+
 export function commandOf(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
