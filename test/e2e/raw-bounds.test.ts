@@ -75,6 +75,8 @@ before(async () => {
 });
 
 after(async () => {
+  // a board goes on to the next suite: leave it with no allocation of ours
+  for (const a of [data, next, code, internal]) if (raw && a) await ask(Cmd.Free, u32s(a));
   await raw?.close();
   await emu?.stop();
 });
