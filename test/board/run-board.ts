@@ -16,7 +16,7 @@ import { DeviceClient } from '../../extension/device/client.js';
 import { repoRoot } from '../helpers/paths.js';
 
 /** The suites that make sense on hardware (each starts its device through test/helpers/device.ts). */
-export const BOARD_SUITES = ['skeleton', 'seed-host', 'raw-bounds', 'corpus'];
+export const BOARD_SUITES = ['skeleton', 'raw-bounds', 'corpus'];
 
 interface Outcome {
   suite: string;
