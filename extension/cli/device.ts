@@ -1,5 +1,6 @@
 /** How the CLI gets a device: --port PATH, --emulator, or (neither) a board if one is found, else the emulator. */
 import { DeviceClient } from '../device/client.js';
+import { DeviceUnresponsiveError } from '../device/errors.js';
 import { findBoard } from '../device/ports.js';
 import { Emulator } from '../emulator/launcher.js';
 import { DeviceCap } from '../protocol/constants.js';
@@ -43,6 +44,14 @@ export async function openDevice(flags: DeviceFlags): Promise<DeviceHandle> {
     await emulator?.stop();
     throw e;
   }
+}
+
+/** A device error as this command's user should read it: an emulator of our own needs no restart by hand. */
+export function explainForCommand(e: unknown, h: DeviceHandle): unknown {
+  if (e instanceof DeviceUnresponsiveError && h.emulator) {
+    e.message = e.message.replace(/restart the emulated ESP32-P4$/, 'the emulated ESP32-P4 started for this command is stopped with it');
+  }
+  return e;
 }
 
 export async function closeDevice(h: DeviceHandle): Promise<void> {

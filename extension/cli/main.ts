@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { CompileError } from '../../toolchain/build.js';
 import { capsNames, DeviceCap, MallocCap } from '../protocol/constants.js';
 import { Emulator } from '../emulator/launcher.js';
-import { closeDevice, openDevice, type DeviceFlags, type DeviceHandle } from './device.js';
+import { closeDevice, explainForCommand, openDevice, type DeviceFlags, type DeviceHandle } from './device.js';
 import { cacheCommand } from './cache.js';
 import { Interrupts } from './interrupt.js';
 import { runCommand, type Activity } from './run.js';
@@ -265,7 +265,8 @@ export async function main(argv: string[]): Promise<number> {
     const action = deviceCommand(cmd, pos, v, interrupts.signal);
     handle = await openDevice(flags);
     interrupts.signal.throwIfAborted();
-    await action(handle);
+    const h = handle;
+    await action(h).catch((e) => { throw explainForCommand(e, h); });
     return interrupts.exitCode ?? 0;
   } catch (e) {
     if (interrupts.exitCode !== null) return interrupts.exitCode; // whatever failed on the way out

@@ -10,7 +10,7 @@ import { gdbInstructions } from '../emulator/qemu-args.js';
 import { defaultSettings } from '../session/defaults.js';
 import { JitSession, type Progress } from '../session/jit-session.js';
 import type { CallResult, SessionSettings } from '../session/types.js';
-import { closeDevice, openDevice, type DeviceFlags } from './device.js';
+import { closeDevice, explainForCommand, openDevice, type DeviceFlags } from './device.js';
 import { UsageError, type CliValues } from './main.js';
 
 /** What the command is doing, for the interrupt message (see Interrupts). */
@@ -92,7 +92,7 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
     });
     try {
       if (flags.gdbPort !== undefined) await waitForDebugger(session, file, name, flags.gdbPort, h.emulator, signal);
-      const r = await session.run(file, name, args, { signal });
+      const r = await session.run(file, name, args, { signal }).catch((e) => { throw explainForCommand(e, h); });
       console.log(v.json ? json(r) : describeResult(r));
       if (r.fault) console.error(`p4jit: ${r.fault.message}`);
       if (r.overrun) console.error(`p4jit: ${r.overrun.message}`);

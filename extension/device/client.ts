@@ -19,7 +19,7 @@ import {
   INFO_SIZE, parseAllocList, parseCallReply, parseHeapInfo, parseInfo, u32s,
   type AllocEntry, type CallReply, type DeviceInfo, type HeapInfo,
 } from '../protocol/payloads.js';
-import { DeviceError, DisconnectedError, ProtocolError, TimeoutError } from './errors.js';
+import { DeviceError, DeviceRestartedError, DeviceUnresponsiveError, DisconnectedError, ProtocolError, TimeoutError } from './errors.js';
 import { Link, sleep, type LinkStats } from './link.js';
 import { SerialTransport, type Transport } from './transport.js';
 
@@ -140,7 +140,8 @@ export class DeviceClient extends EventEmitter {
     try {
       await this.link.resync(connectTimeoutMs);
     } catch (e) {
-      throw e instanceof TimeoutError ? new TimeoutError(`no answer from ${this.transport.description} within ${connectTimeoutMs} ms: is the device running P4-JIT firmware?`) : e;
+      throw e instanceof TimeoutError ? new TimeoutError(`no answer from ${this.transport.description} within ${connectTimeoutMs} ms: is the device running P4-JIT firmware? ` +
+        'If it stopped answering during a call (code that disabled interrupts and looped), restart it: a board with its reset button, an emulated one by starting it again') : e;
     }
     try {
       this.info = await this.readInfo();
@@ -343,7 +344,7 @@ export class DeviceClient extends EventEmitter {
           return reply;
         } catch (e) {
           if (e instanceof ProtocolError) this.link.needResync = true; // a frame that was not the answer
-          if (attempt >= this.retries || !this.mayRetry(cmd, payload, e, opts)) throw e;
+          if (attempt >= this.retries || !this.mayRetry(cmd, payload, e, opts)) throw await this.explain(cmd, e, opts);
           this.stats.retries++;
         }
       }
@@ -351,6 +352,34 @@ export class DeviceClient extends EventEmitter {
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * A request that got no reply, or was refused for an allocation the host believes live, may
+   * mean the device restarted (its boot id changed: every allocation is gone) or stopped
+   * answering for good: ask it, and say which.
+   */
+  private async explain(cmd: number, e: unknown, opts: RequestOptions): Promise<unknown> {
+    const known = this.info?.bootId;
+    const timedOut = e instanceof TimeoutError && !opts.signal?.aborted;
+    const refused = e instanceof DeviceError && (e.code === Err.NOT_ALLOCATED || e.code === Err.NOT_EXECUTABLE);
+    if (known === undefined || known === null || this.link.closedBy || !(timedOut || refused)) return e;
+    const budget = Math.max(this.timeoutMs, 3 * this.resyncIntervalMs);
+    let now: DeviceInfo;
+    try {
+      if (this.link.needResync) await this.link.resync(budget);
+      now = parseInfo(await this.exchange(Cmd.Info, EMPTY, {}));
+    } catch (probe) {
+      if (!timedOut || !(probe instanceof TimeoutError) || this.link.closedBy) return e;
+      const err = new DeviceUnresponsiveError(cmd, this.has(DeviceCap.Emulator), budget);
+      this.emit('unresponsive', err);
+      return err;
+    }
+    if (now.bootId === known) return e;
+    this.info = now;
+    const err = new DeviceRestartedError(cmd, now.resetReason, e);
+    this.emit('restarted', err);
+    return err;
   }
 
   private mayRetry(cmd: number, payload: Buffer, e: unknown, opts: RequestOptions): boolean {

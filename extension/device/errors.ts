@@ -41,3 +41,34 @@ export class ProtocolError extends P4JitError {
 export class DisconnectedError extends P4JitError {
   override name = 'DisconnectedError';
 }
+
+/** ESP-IDF esp_reset_reason_t names (INFO's reset_reason). */
+const RESET_REASONS: Record<number, string> = {
+  1: 'power-on', 2: 'external pin', 3: 'software reset', 4: 'panic', 5: 'interrupt watchdog',
+  6: 'task watchdog', 7: 'watchdog', 8: 'deep sleep', 9: 'brownout', 10: 'SDIO',
+};
+
+export function resetReasonName(reason: number): string {
+  return RESET_REASONS[reason] ?? `reset reason ${reason}`;
+}
+
+/** The device answers again, but it restarted meanwhile (its boot id changed): whatever it held is gone. */
+export class DeviceRestartedError extends P4JitError {
+  override name = 'DeviceRestartedError';
+  constructor(readonly cmd: number, readonly resetReason: number, readonly original: unknown) {
+    super(`the device restarted during ${cmdName(cmd)} (${resetReasonName(resetReason)}): its allocations are gone`);
+  }
+}
+
+/**
+ * The device stopped answering while it served a request and answers no PING since: code that
+ * disabled interrupts and spins, or a hung firmware. Only a restart brings it back.
+ */
+export class DeviceUnresponsiveError extends TimeoutError {
+  override name = 'DeviceUnresponsiveError';
+  constructor(readonly cmd: number, readonly emulated: boolean, waitedMs: number) {
+    super(`the device stopped answering during ${cmdName(cmd)} (no reply, and no answer to PING for ${waitedMs} ms after): ` +
+      'code that disables interrupts and then loops, or hangs the firmware, cannot be stopped from outside; ' +
+      (emulated ? 'restart the emulated ESP32-P4' : 'restart the board (its reset button, or unplug it and plug it in again)'));
+  }
+}

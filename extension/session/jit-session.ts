@@ -81,12 +81,21 @@ export class JitSession extends EventEmitter {
   private watch(client: DeviceClient): void {
     const onOutput = (text: string) => this.emit('output', text);
     const onDisconnect = () => this.markAllStale();
+    // a device that restarted, or must be restarted, holds nothing of ours any more
+    const onLost = () => {
+      this.arena = null;
+      this.markAllStale();
+    };
     client.on('output', onOutput);
     client.on('disconnect', onDisconnect);
+    client.on('restarted', onLost);
+    client.on('unresponsive', onLost);
     // a connection left behind must not mark what was loaded through its successor stale
     this.unwatch = () => {
       client.off('output', onOutput);
       client.off('disconnect', onDisconnect);
+      client.off('restarted', onLost);
+      client.off('unresponsive', onLost);
     };
   }
 

@@ -215,6 +215,7 @@ export class DeviceManager implements vscode.Disposable {
       throw e;
     }
     client.on('disconnect', (err: Error) => this.onDeviceLost(client, err));
+    client.on('unresponsive', (err: Error) => this.onUnresponsive(client, err));
     this.client = client;
     this.info = client.info;
     this.lastError = null;
@@ -267,6 +268,20 @@ export class DeviceManager implements vscode.Disposable {
     this.state = 'disconnected';
     this.lastError = err.message;
     this.changed.fire();
+  }
+
+  /**
+   * The device stopped answering during a call (code that disabled interrupts and loops): only a
+   * restart helps. An emulator of ours is restarted here, once the failing operation is over;
+   * its functions are stale already and are reloaded on their next run.
+   */
+  private onUnresponsive(client: DeviceClient, err: Error): void {
+    if (client !== this.client || !this.emulated || !this.emulator?.running) return;
+    err.message = err.message.replace(/restart the emulated ESP32-P4$/, 'P4-JIT restarts it (loaded functions are reloaded on their next run)');
+    this.log(`The ${EMULATOR_LABEL} stopped answering: restarting it.`);
+    void this.stopEmulator()
+      .then(() => this.startEmulator())
+      .catch((e) => this.log(`Restarting the ${EMULATOR_LABEL} failed: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   private onEmulatorExit(emu: Emulator): void {
