@@ -1,6 +1,7 @@
 /** How the CLI gets a device: --port PATH, --emulator, or (neither) a board if one is found, else the emulator. */
 import { DeviceClient } from '../device/client.js';
-import { DeviceUnresponsiveError } from '../device/errors.js';
+import { DeviceUnresponsiveError, resetReasonName } from '../device/errors.js';
+import { recall, remember } from './device-memory.js';
 import { findBoard } from '../device/ports.js';
 import { Emulator } from '../emulator/launcher.js';
 import { DeviceCap } from '../protocol/constants.js';
@@ -19,7 +20,20 @@ export interface DeviceHandle {
   client: DeviceClient;
   /** The emulator started for this command, if any. */
   emulator?: Emulator;
+  port: string;
   label: string;
+  /** The device stopped answering during this command: ask it nothing more. */
+  hung: boolean;
+}
+
+/** The device's boot id differs from the one the last command left holding allocations: say so. */
+function warnIfRestarted(client: DeviceClient, port: string): void {
+  const last = recall(port);
+  const now = client.info?.bootId;
+  if (!last || now === null || now === undefined || now === last.bootId || last.allocations === 0) return;
+  const n = last.allocations;
+  console.error(`p4jit: the device on ${port} restarted since the last command (${resetReasonName(client.info!.resetReason)}): ` +
+    `the ${n} allocation${n === 1 ? '' : 's'} it held ${n === 1 ? 'is' : 'are'} gone`);
 }
 
 export async function openDevice(flags: DeviceFlags): Promise<DeviceHandle> {
@@ -38,7 +52,10 @@ export async function openDevice(flags: DeviceFlags): Promise<DeviceHandle> {
       if (!secret) throw new Error('the device requires authentication: pass --secret or set P4JIT_SECRET');
       await client.authenticate(secret);
     }
-    return { client, emulator, label: emulator ? `emulated ESP32-P4 (${port})` : port };
+    if (!emulator) warnIfRestarted(client, port);
+    const h: DeviceHandle = { client, emulator, port, label: emulator ? `emulated ESP32-P4 (${port})` : port, hung: false };
+    client.on('unresponsive', () => { h.hung = true; });
+    return h;
   } catch (e) {
     await client?.close(); // an open port would keep the process alive after the error
     await emulator?.stop();
@@ -55,6 +72,12 @@ export function explainForCommand(e: unknown, h: DeviceHandle): unknown {
 }
 
 export async function closeDevice(h: DeviceHandle): Promise<void> {
+  // what this command leaves on a device that outlives it, for the next command to compare
+  const bootId = h.client.info?.bootId;
+  if (!h.emulator && !h.hung && bootId && h.client.connected && h.client.has(DeviceCap.ListAllocs)) {
+    const list = await h.client.listAllocs().catch(() => null);
+    if (list) remember(h.port, { bootId: h.client.info!.bootId!, allocations: list.length });
+  }
   await h.client.close().catch(() => undefined);
   await h.emulator?.stop();
 }

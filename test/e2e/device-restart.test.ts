@@ -35,7 +35,10 @@ async function emulator(): Promise<Emulator> {
   return emu;
 }
 
-const p4jit = (args: string[]) => execa(process.execPath, [BIN, ...args], { reject: false, cwd: repoRoot });
+/** The CLI, remembering what it left on devices in this file's own state folder. */
+const p4jit = (args: string[]) => execa(process.execPath, [BIN, ...args], { reject: false, cwd: repoRoot, env: { XDG_STATE_HOME: join(dir, 'state') } });
+/** RV32: *(uint32_t *)0x100000 = 0x7777 (QEMU virt's reset), then j . */
+const RESET_CODE = '37 05 10 00 b7 75 00 00 93 85 75 77 23 20 b5 00 6f 00 00 00';
 
 function session(client: DeviceClient): JitSession {
   return new JitSession(client, {
@@ -92,6 +95,24 @@ test('a restart between two commands of one client: the next command reports it,
   } finally {
     await client.close();
   }
+});
+
+test('a restart between two CLI commands: the next one says the allocations it held are gone, once', async () => {
+  const emu = await emulator();
+  const on = (args: string[]) => p4jit([...args, '--port', emu.port]);
+  assert.equal((await on(['alloc', '100'])).exitCode, 0);
+  const code = await on(['alloc', '20', '--caps', 'EXEC', '--json']);
+  assert.equal(code.exitCode, 0, code.stderr);
+  const addr: number = JSON.parse(code.stdout).addr;
+  assert.equal((await on(['write', String(addr), RESET_CODE])).exitCode, 0);
+  // another program on the port runs it while no p4jit command is connected
+  writeFileSync(emu.port, encodeFrame(Cmd.Exec, Flag.Request, u32s(addr)));
+  const r = await on(['allocs']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stderr, /the device on \S+ restarted since the last command \([^)]+\): the 2 allocations it held are gone/);
+  assert.equal(r.stdout.trim(), 'no allocations');
+  const again = await on(['allocs']);
+  assert.equal(again.stderr, '', 'said once');
 });
 
 test('interrupts off, then a spin: the call says the device stopped answering and how to restart it', async () => {
