@@ -4,13 +4,18 @@
  * in between and took those allocations with it. Kept per user ($XDG_STATE_HOME/p4jit, else
  * ~/.local/state/p4jit), private (0700 folder, 0600 file), replaced atomically.
  */
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export interface DeviceMemory {
   bootId: number;
   allocations: number;
+  /**
+   * For an emulated device: when its pty was created. Emulators reuse pty paths, so the path
+   * alone would take a new emulator for the old one restarted.
+   */
+  pty?: number;
 }
 
 function stateFile(): string {
@@ -27,9 +32,18 @@ function readAll(): Record<string, DeviceMemory> {
   }
 }
 
-export function recall(port: string): DeviceMemory | undefined {
+export function recall(port: string, pty?: number): DeviceMemory | undefined {
   const m = readAll()[port];
-  return m && Number.isInteger(m.bootId) && Number.isInteger(m.allocations) ? m : undefined;
+  return m && Number.isInteger(m.bootId) && Number.isInteger(m.allocations) && m.pty === pty ? m : undefined;
+}
+
+/** The pty's creation time for an emulated device's port (undefined for a board, or when unknown). */
+export function ptyStamp(port: string, emulated: boolean): number | undefined {
+  try {
+    return emulated ? statSync(port).ctimeMs : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Best effort: a state folder that cannot be written only costs the next command's warning. */

@@ -1,7 +1,7 @@
 /** How the CLI gets a device: --port PATH, --emulator, or (neither) a board if one is found, else the emulator. */
 import { DeviceClient } from '../device/client.js';
 import { DeviceUnresponsiveError, resetReasonName } from '../device/errors.js';
-import { recall, remember } from './device-memory.js';
+import { ptyStamp, recall, remember } from './device-memory.js';
 import { findBoard } from '../device/ports.js';
 import { Emulator } from '../emulator/launcher.js';
 import { DeviceCap } from '../protocol/constants.js';
@@ -28,7 +28,7 @@ export interface DeviceHandle {
 
 /** The device's boot id differs from the one the last command left holding allocations: say so. */
 function warnIfRestarted(client: DeviceClient, port: string): void {
-  const last = recall(port);
+  const last = recall(port, ptyStamp(port, client.has(DeviceCap.Emulator)));
   const now = client.info?.bootId;
   if (!last || now === null || now === undefined || now === last.bootId || last.allocations === 0) return;
   const n = last.allocations;
@@ -76,7 +76,8 @@ export async function closeDevice(h: DeviceHandle): Promise<void> {
   const bootId = h.client.info?.bootId;
   if (!h.emulator && !h.hung && bootId && h.client.connected && h.client.has(DeviceCap.ListAllocs)) {
     const list = await h.client.listAllocs().catch(() => null);
-    if (list) remember(h.port, { bootId: h.client.info!.bootId!, allocations: list.length });
+    const pty = ptyStamp(h.port, h.client.has(DeviceCap.Emulator));
+    if (list) remember(h.port, { bootId: h.client.info!.bootId!, allocations: list.length, pty });
   }
   await h.client.close().catch(() => undefined);
   await h.emulator?.stop();
