@@ -365,17 +365,28 @@ export class DeviceClient extends EventEmitter {
     const refused = e instanceof DeviceError && (e.code === Err.NOT_ALLOCATED || e.code === Err.NOT_EXECUTABLE);
     if (known === undefined || known === null || this.link.closedBy || !(timedOut || refused)) return e;
     const budget = Math.max(this.timeoutMs, 3 * this.resyncIntervalMs);
+    const probeStart = Date.now();
     let now: DeviceInfo;
+    let answered = !this.link.needResync;
     try {
-      if (this.link.needResync) await this.link.resync(budget);
+      if (!answered) await this.link.resync(budget);
+      answered = true;
       now = parseInfo(await this.exchange(Cmd.Info, EMPTY, {}));
     } catch (probe) {
-      if (!timedOut || !(probe instanceof TimeoutError) || this.link.closedBy) return e;
+      // stopped answering: not one byte back to several PINGs (a damaged link still sends some)
+      const silent = !answered && this.link.lastHeardAt < probeStart;
+      if (!timedOut || !silent || !(probe instanceof TimeoutError) || this.link.closedBy) return e;
       const err = new DeviceUnresponsiveError(cmd, this.has(DeviceCap.Emulator), budget);
       this.emit('unresponsive', err);
       return err;
     }
     if (now.bootId === known) return e;
+    // a second reading must agree: a damaged reply that slipped past the 16-bit sum proves nothing
+    try {
+      if (parseInfo(await this.exchange(Cmd.Info, EMPTY, {})).bootId !== now.bootId) return e;
+    } catch {
+      return e;
+    }
     this.info = now;
     const err = new DeviceRestartedError(cmd, now.resetReason, e);
     this.emit('restarted', err);

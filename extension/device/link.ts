@@ -62,6 +62,8 @@ export class Link {
   /** The last failure was a timeout: the device may still be collecting a frame. */
   private maybeMidFrame = false;
   private lastSendAt = 0;
+  /** When the last byte came from the device (ms since the epoch). */
+  lastHeardAt = 0;
   private closedError: Error | null = null;
   private stallTimer: NodeJS.Timeout | undefined;
   private bytesReceived = 0;
@@ -75,7 +77,10 @@ export class Link {
     private readonly timings: LinkTimings,
     private readonly events: { output(text: string): void; disconnect(e: DisconnectedError): void },
   ) {
-    transport.onData((chunk) => this.onBytes(chunk));
+    transport.onData((chunk) => {
+      this.lastHeardAt = Date.now();
+      this.onBytes(chunk);
+    });
     transport.onClose((err) => this.onClosed(err));
   }
 

@@ -16,7 +16,7 @@ suite('a hung device', () => {
     assert.equal(r, undefined);
     await until(() => api.device.state === 'connected' && api.device.emulatorPid !== undefined && api.device.emulatorPid !== before,
       'a restarted emulator', 60_000);
-    assert.equal(api.device.loadedFunctions().find((f) => f.name === 'answer')?.stale, true, 'what the hung emulator held is stale');
+    assert.ok(!api.device.loadedFunctions().some((f) => !f.stale), 'nothing the hung emulator held is taken as loaded');
 
     const again = await vscode.commands.executeCommand<any>('p4jit.runFunction', workspaceUri('src/basics.c'), 'answer', []);
     assert.equal(again?.returnValue, 42);
