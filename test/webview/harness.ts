@@ -78,7 +78,17 @@ async function serve(bundleDir: string, request: http.IncomingMessage, response:
     response.writeHead(204).end(); // a browser tab asks for it; a webview frame does not
     return;
   }
-  const types: Record<string, string> = { '/panel.js': 'text/javascript', '/panel.css': 'text/css' };
+  if (url.pathname === '/renderer') {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(rendererPage(origin));
+    return;
+  }
+  if (url.pathname === '/renderer-host.js') {
+    response.writeHead(200, { 'content-type': 'text/javascript' }).end(RENDERER_HOST);
+    return;
+  }
+  const types: Record<string, string> = {
+    '/panel.js': 'text/javascript', '/panel.css': 'text/css', '/notebook-renderer.js': 'text/javascript',
+  };
   const type = types[url.pathname];
   if (!type) {
     response.writeHead(404).end();
@@ -86,6 +96,38 @@ async function serve(bundleDir: string, request: http.IncomingMessage, response:
   }
   response.writeHead(200, { 'content-type': type }).end(await readFile(path.join(bundleDir, url.pathname)));
 }
+
+/**
+ * A stand-in for the notebook's output frame: scripts only from this origin (the renderer module
+ * and the host below), no network, inline styles allowed as in VS Code's notebook webview.
+ */
+function rendererPage(origin: string): string {
+  const csp = `default-src 'none'; script-src ${origin}; style-src 'unsafe-inline'; img-src data:`;
+  return `<!doctype html><html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}"></head>
+<body><script type="module" src="/renderer-host.js"></script></body></html>`;
+}
+
+/** Calls the renderer the way VS Code does: activate() once, renderOutputItem per output. */
+const RENDERER_HOST = `
+import { activate } from '/notebook-renderer.js';
+const renderer = activate({});
+window.__renderPlot = (id, value, width) => {
+  let element = document.getElementById(id);
+  if (!element) {
+    element = document.createElement('div');
+    element.id = id;
+    element.style.width = width + 'px';
+    document.body.append(element);
+  }
+  renderer.renderOutputItem({
+    id, mime: 'application/vnd.p4jit.plot+json', metadata: {},
+    json: () => value, text: () => JSON.stringify(value), data: () => new TextEncoder().encode(JSON.stringify(value)), blob: () => new Blob([JSON.stringify(value)]),
+  }, element);
+};
+window.__disposePlot = (id) => renderer.disposeOutputItem(id);
+window.__rendererReady = true;
+`;
 
 export interface PanelPage {
   page: Page;

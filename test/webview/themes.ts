@@ -3,6 +3,7 @@
 // VS Code sets them on <html style> and a vscode-dark / vscode-light class on <body>.
 
 export interface WebviewTheme {
+  name: string;
   kind: 'vscode-dark' | 'vscode-light';
   variables: Record<string, string>;
 }
@@ -17,9 +18,16 @@ const FONTS = {
 };
 
 export const DARK_MODERN: WebviewTheme = {
+  name: 'Dark Modern',
   kind: 'vscode-dark',
   variables: {
     ...FONTS,
+    'charts-blue': '#3794ff',
+    'charts-orange': '#d18616',
+    'charts-green': '#89d185',
+    'charts-red': '#f14c4c',
+    'charts-purple': '#b180d7',
+    'charts-yellow': '#cca700',
     'foreground': '#cccccc',
     'descriptionForeground': '#9d9d9d',
     'errorForeground': '#f85149',
@@ -57,9 +65,16 @@ export const DARK_MODERN: WebviewTheme = {
 };
 
 export const LIGHT_MODERN: WebviewTheme = {
+  name: 'Light Modern',
   kind: 'vscode-light',
   variables: {
     ...FONTS,
+    'charts-blue': '#1a85ff',
+    'charts-orange': '#d18616',
+    'charts-green': '#388a34',
+    'charts-red': '#e51400',
+    'charts-purple': '#652d90',
+    'charts-yellow': '#bf8803',
     'foreground': '#3b3b3b',
     'descriptionForeground': '#3b3b3b',
     'errorForeground': '#f85149',
