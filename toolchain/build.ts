@@ -37,7 +37,9 @@ export function compileFlags(opts: BuildOptions): string[] {
     ...opts.toolchain.compileArch,
     ...opts.toolchain.libcFlags,
     opts.optimization ?? '-O2',
-    '-g',
+    // DWARF 4: binutils 2.40 names the including file (the generated wrapper) for lines of a
+    // DWARF 5 unit's #included source, so disassembly lost its source lines
+    '-g', '-gdwarf-4',
     '-ffunction-sections',
     '-fdata-sections',
     // no gp-relative data: gp belongs to the firmware

@@ -2,6 +2,7 @@
  * Source-level views of a linked function: address → file:line (for faults) and disassembly with
  * the source interleaved (for "show disassembly"), from the function's own ELF and DWARF.
  */
+import { dirname } from 'node:path';
 import { execa } from 'execa';
 
 import type { Toolchain } from './discover.js';
@@ -23,7 +24,9 @@ export async function addressToLine(toolchain: Toolchain, elfPath: string, addre
 }
 
 export async function disassemble(toolchain: Toolchain, elfPath: string): Promise<string> {
-  const r = await execa(`${toolchain.prefix}objdump`, ['-d', '-S', '-l', '--no-show-raw-insn', '-M', 'no-aliases', elfPath], { reject: false, all: true });
+  const r = await execa(`${toolchain.prefix}objdump`, ['-d', '-S', '-l', '--no-show-raw-insn', '-M', 'no-aliases',
+    // the wrapper's source sits next to the ELF, in a build folder renamed after it was compiled
+    '-I', dirname(elfPath), elfPath], { reject: false, all: true });
   if (r.exitCode !== 0) throw new Error(`objdump failed: ${r.all}`);
   return r.stdout;
 }
