@@ -27,13 +27,7 @@ export async function pickPort(): Promise<string | undefined> {
   pick.items = fixedItems(current);
   pick.show();
 
-  let ports: PortEntry[] = [];
-  let listError: string | undefined;
-  try {
-    ports = await listPorts();
-  } catch (e) {
-    listError = (e as Error).message;
-  }
+  const { ports, listError } = await listPortsOrReason();
   pick.items = [...portItems(ports, current, listError), ...fixedItems(current)];
   pick.activeItems = pick.items.filter((i) => i.port === current).slice(0, 1);
   pick.busy = false;
@@ -86,13 +80,7 @@ function fixedItems(current: string): PortItem[] {
  * ALWAYS_EMULATOR (the caller stores p4jit.port), a port path, or undefined when dismissed.
  */
 export async function askWhereToRun(): Promise<string | undefined> {
-  let ports: PortEntry[] = [];
-  let listError: string | undefined;
-  try {
-    ports = await listPorts();
-  } catch (e) {
-    listError = (e as Error).message;
-  }
+  const { ports, listError } = await listPortsOrReason();
   const items: PortItem[] = [
     { label: `$(vm) ${EMULATOR_LABEL}`, description: 'QEMU on this machine, no board needed', port: 'emulator' },
     { label: `$(pin) ${ALWAYS_EMULATOR_LABEL}`, description: 'for this workspace: sets p4jit.port to "emulator"', port: ALWAYS_EMULATOR },
@@ -105,4 +93,13 @@ export async function askWhereToRun(): Promise<string | undefined> {
     ignoreFocusOut: true,
   });
   return chosen?.port;
+}
+
+/** The serial ports, or why they could not be listed (shown as a hint row instead of failing the pick). */
+async function listPortsOrReason(): Promise<{ ports: PortEntry[]; listError?: string }> {
+  try {
+    return { ports: await listPorts() };
+  } catch (e) {
+    return { ports: [], listError: (e as Error).message };
+  }
 }
