@@ -5,6 +5,7 @@ import { ptyStamp, recall, remember } from './device-memory.js';
 import { findBoard } from '../device/ports.js';
 import { Emulator } from '../emulator/launcher.js';
 import { DeviceCap } from '../protocol/constants.js';
+import { promptSecret } from './secret.js';
 
 export interface DeviceFlags {
   port?: string;
@@ -12,7 +13,10 @@ export interface DeviceFlags {
   icount?: boolean;
   /** Start the emulator with its gdb stub on this port. */
   gdbPort?: number;
+  /** From P4JIT_SECRET, --secret-file or --secret (see secret.ts); an emulator started here gets it too. */
   secret?: string;
+  /** The command works without authentication (PING, INFO): no secret is asked for. */
+  authOptional?: boolean;
   timeoutMs?: number;
 }
 
@@ -47,10 +51,10 @@ export async function openDevice(flags: DeviceFlags): Promise<DeviceHandle> {
   let client: DeviceClient | undefined;
   try {
     client = await DeviceClient.open(port, { timeoutMs: flags.timeoutMs });
-    const secret = flags.secret ?? process.env.P4JIT_SECRET;
     if (client.has(DeviceCap.AuthRequired) && !client.has(DeviceCap.Authenticated)) {
-      if (!secret) throw new Error('the device requires authentication: pass --secret or set P4JIT_SECRET');
-      await client.authenticate(secret);
+      const secret = flags.secret ?? (flags.authOptional ? undefined : (await promptSecret(port))?.value);
+      if (secret) await client.authenticate(secret);
+      else if (!flags.authOptional) throw new Error('the device requires authentication: set P4JIT_SECRET or pass --secret-file FILE');
     }
     if (!emulator) warnIfRestarted(client, port);
     const h: DeviceHandle = { client, emulator, port, label: emulator ? `emulated ESP32-P4 (${port})` : port, hung: false };

@@ -11,6 +11,7 @@ import { Emulator } from '../emulator/launcher.js';
 import { closeDevice, explainForCommand, openDevice, type DeviceFlags, type DeviceHandle } from './device.js';
 import { cacheCommand } from './cache.js';
 import { Interrupts } from './interrupt.js';
+import { SecretError, secretFromOptions } from './secret.js';
 import { runCommand, type Activity } from './run.js';
 
 class UsageError extends Error {}
@@ -28,7 +29,8 @@ const USAGE = `usage: p4jit <command> [options]
   cache [clean]                        where the build cache is and its size; clean empties it
 
 device options: --port PATH | --emulator (default: a connected board, else the emulator)
-                --secret S (or P4JIT_SECRET)  --icount  --json
+                secret: P4JIT_SECRET, --secret-file FILE (- for stdin), or --secret S (visible in ps)
+                --icount  --json
 run options:    --gdb PORT (emulator: load, print the gdb commands, call on Enter)  -v, --verbose (each step on stderr)
                 -O LEVEL  --flag=F (repeatable, e.g. --flag=-DN=64)  --firmware-elf ELF  --link-folder  --time-limit MS  --toolchain GCC`;
 
@@ -36,6 +38,7 @@ const OPTIONS = {
   port: { type: 'string' },
   emulator: { type: 'boolean' },
   secret: { type: 'string' },
+  'secret-file': { type: 'string' },
   icount: { type: 'boolean' },
   json: { type: 'boolean' },
   caps: { type: 'string' },
@@ -115,6 +118,8 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues, signal?:
           `limits     ${info.maxAllocs} allocations, ${info.maxAllocBytes || 'no'} byte limit, calls ${info.defaultCallMs} ms (max ${info.maxCallMs} ms)`,
           `last fault ${info.lastFault ? `mcause ${info.lastFault.mcause} at ${hex(info.lastFault.mepc)} (call ${hex(info.lastFault.entry)})` : 'none'}`,
           `link       ${h.client.sealed ? 'SEALED frames (CRC-32, sequence numbers)' : "the seed's 16-bit checksum only"}`,
+          `auth       ${!h.client.has(DeviceCap.AuthRequired) ? 'none: the device runs unprotected'
+            : h.client.has(DeviceCap.Authenticated) ? 'required; this host is authenticated' : 'required; not authenticated (give the secret for other commands)'}`,
         ].join('\n'));
       };
     case 'heap':
@@ -210,9 +215,12 @@ export function protectNegativeNumbers(argv: string[]): string[] {
 const unprotect = (a: string) => (a.startsWith(PROTECT) ? a.slice(PROTECT.length) : a);
 
 /** Runs until Ctrl+C or SIGTERM (exit 0), or until QEMU ends by itself (said, exit 1). */
-async function emulatorCommand(v: CliValues): Promise<number> {
-  const emu = await Emulator.start({ icount: v.icount, secret: v.secret, gdbPort: v.gdb ? parseNumber(v.gdb, 'gdb port') : undefined });
-  print(v.json, { port: emu.port, pid: emu.pid }, `emulated ESP32-P4 on ${emu.port} (Ctrl+C to stop)`);
+async function emulatorCommand(v: CliValues, flags: DeviceFlags, secretFrom?: string): Promise<number> {
+  const emu = await Emulator.start({ icount: v.icount, secret: flags.secret, gdbPort: flags.gdbPort });
+  print(v.json, { port: emu.port, pid: emu.pid, protected: !!flags.secret }, `emulated ESP32-P4 on ${emu.port} (Ctrl+C to stop)`);
+  console.error(flags.secret
+    ? `p4jit: the device requires authentication with the secret from ${secretFrom}`
+    : 'p4jit: the device runs UNPROTECTED: any program that opens its port can use it (set P4JIT_SECRET or pass --secret-file FILE to require a secret)');
   if (!v.json) emu.onConsole((text) => process.stdout.write(text)); // the board's console, as a serial monitor shows it
   const stop = () => void emu.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);
@@ -247,8 +255,17 @@ export async function main(argv: string[]): Promise<number> {
     console.error('p4jit: give --port or --emulator, not both');
     return 2;
   }
-  const flags: DeviceFlags = { port: v.port, emulator: v.emulator, icount: v.icount, secret: v.secret };
-  if (cmd === 'emulator') return runEmulator(v, flags);
+  let secret;
+  try {
+    secret = secretFromOptions(v);
+  } catch (e) {
+    if (!(e instanceof SecretError)) throw e;
+    console.error(`p4jit: ${e.message}`);
+    return 2;
+  }
+  // PING and INFO are answered without authentication
+  const flags: DeviceFlags = { port: v.port, emulator: v.emulator, icount: v.icount, secret: secret?.value, authOptional: cmd === 'ping' || cmd === 'info' };
+  if (cmd === 'emulator') return runEmulator(v, flags, secret?.from);
   const activity: Activity = { step: 'start' };
   const interrupts = new Interrupts(() => whatNow(activity));
   let handle: DeviceHandle | undefined;
@@ -287,10 +304,10 @@ function whatNow(a: Activity): { doing: string; graceMs: number } {
   return { doing, graceMs: 5000 };
 }
 
-async function runEmulator(v: CliValues, flags: DeviceFlags): Promise<number> {
+async function runEmulator(v: CliValues, flags: DeviceFlags, secretFrom?: string): Promise<number> {
   try {
     if (v.gdb !== undefined) flags.gdbPort = parseNumber(v.gdb, '--gdb port');
-    return await emulatorCommand(v);
+    return await emulatorCommand(v, flags, secretFrom);
   } catch (e) {
     return reportError(e);
   }

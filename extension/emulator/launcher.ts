@@ -98,10 +98,11 @@ export class Emulator {
 
   static async start(opts: StartOptions = {}): Promise<Emulator> {
     const image = await ensureFirmwareImage(opts);
+    // private (mkdtemp makes it 0700): the options block holds the secret until the firmware has read it
     const workDir = mkdtempSync(join(tmpdir(), 'p4jit-emu-'));
     const optionsFile = join(workDir, 'options.bin');
-    writeFileSync(optionsFile, encodeOptionsBlock(opts));
-    const proc = spawnQemu(qemuArgs(image, optionsFile, opts));
+    writeFileSync(optionsFile, encodeOptionsBlock(opts), { mode: 0o600 });
+    const proc = spawnQemu(workDir, qemuArgs(image, optionsFile, opts));
     let stderr = '';
     const qemu: { pid?: number } = {};
     proc.stderr!.on('data', (d: Buffer) => {
@@ -115,7 +116,10 @@ export class Emulator {
     try {
       const port = await waitForPty(proc, () => stderr);
       const emu = new Emulator(port, image, proc, workDir, opts, qemu, () => stderr);
-      if (!opts.gdbWait) await emu.waitUntilAnswering(opts.bootTimeoutMs ?? 10000, () => stderr);
+      if (!opts.gdbWait) {
+        await emu.waitUntilAnswering(opts.bootTimeoutMs ?? 10000, () => stderr);
+        rmSync(optionsFile, { force: true }); // read at boot (QEMU keeps the loaded copy): off the disk now
+      }
       return emu;
     } catch (e) {
       killGroup(proc);
@@ -173,16 +177,17 @@ export class Emulator {
   }
 }
 
-function spawnQemu(args: string[]): ChildProcess {
+function spawnQemu(workDir: string, args: string[]): ChildProcess {
   // QEMU runs under a tiny shell guard that kills it when our stdin pipe closes, i.e. when this
-  // Node process dies for any reason (even SIGKILL), so no emulator outlives its host.
+  // Node process dies for any reason (even SIGKILL), so no emulator outlives its host; and that
+  // removes the emulator's work folder whenever QEMU ends (stopped, killed, or its host gone).
   // (A background job's stdin is /dev/null unless redirected, hence fd 3.)
-  const guard = 'exec 3<&0; qemu="$1"; shift; "$qemu" "$@" </dev/null & q=$!; echo "qemu-pid $q" >&2; ' +
+  const guard = 'exec 3<&0; dir="$1"; qemu="$2"; shift 2; "$qemu" "$@" </dev/null & q=$!; echo "qemu-pid $q" >&2; ' +
     '(cat <&3 >/dev/null; kill -9 $q 2>/dev/null) & w=$!; ' +
-    'trap "kill -9 $q 2>/dev/null; kill $w 2>/dev/null; wait $q; exit 143" TERM INT; ' +
-    'wait $q; s=$?; kill $w 2>/dev/null; exit $s';
+    'trap "kill -9 $q 2>/dev/null; kill $w 2>/dev/null; wait $q; rm -rf \"$dir\"; exit 143" TERM INT; ' +
+    'wait $q; s=$?; kill $w 2>/dev/null; rm -rf "$dir"; exit $s';
   // its own process group, so kill() takes QEMU and the watcher down with the guard
-  const proc = spawn('sh', ['-c', guard, 'qemu-guard', QEMU, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const proc = spawn('sh', ['-c', guard, 'qemu-guard', workDir, QEMU, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   proc.on('error', () => undefined); // reported through exit
   return proc;
 }

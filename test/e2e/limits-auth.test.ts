@@ -179,24 +179,24 @@ describe('the CLI with a device that requires authentication', () => {
 
   test('without a secret it says how to give one; a wrong one is refused; P4JIT_SECRET works', async () => {
     const emu = await start({ secret: SECRET });
-    const none = await cli(['ping', '--port', emu.port]);
+    const none = await cli(['heap', '--port', emu.port]);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /^p4jit: the device requires authentication: pass --secret or set P4JIT_SECRET$/m);
-    const wrong = await cli(['ping', '--port', emu.port, '--secret', 'nope']);
+    assert.match(none.stderr, /^p4jit: the device requires authentication: set P4JIT_SECRET or pass --secret-file FILE$/m);
+    const wrong = await cli(['heap', '--port', emu.port, '--secret', 'nope']);
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /authentication failed: wrong secret/);
-    const env = await cli(['ping', '--port', emu.port], { P4JIT_SECRET: SECRET });
+    const env = await cli(['heap', '--port', emu.port], { P4JIT_SECRET: SECRET });
     assert.equal(env.code, 0, env.stderr);
-    assert.match(env.stdout, /answered in/);
-    const next = await cli(['ping', '--port', emu.port]);
+    assert.match(env.stdout, /PSRAM\s+\d+ free/);
+    const next = await cli(['heap', '--port', emu.port]);
     assert.equal(next.code, 1, 'the next process does not inherit the authentication');
     assert.match(next.stderr, /the device requires authentication/);
   });
 
   test('--secret works', async () => {
     const emu = await start({ secret: SECRET });
-    const r = await cli(['ping', '--port', emu.port, '--secret', SECRET]);
+    const r = await cli(['heap', '--port', emu.port, '--secret', SECRET]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /answered in/);
+    assert.match(r.stdout, /PSRAM\s+\d+ free/);
   });
 });
