@@ -47,10 +47,13 @@ const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => launch(args, env).e
 async function cliEmulator(args: string[], env: NodeJS.ProcessEnv = {}) {
   const run = launch(['emulator', ...args], env);
   const port = await new Promise<string>((resolve, reject) => {
-    run.proc.stdout.on('data', () => {
+    // the port (stdout) and whether it is protected (stderr) both printed
+    const check = () => {
       const m = /emulated ESP32-P4 on (\S+)/.exec(run.output().stdout);
-      if (m) resolve(m[1]);
-    });
+      if (m && /device (requires|runs)/.test(run.output().stderr)) resolve(m[1]);
+    };
+    run.proc.stdout.on('data', check);
+    run.proc.stderr.on('data', check);
     void run.exited.then((r) => reject(new Error(`p4jit emulator exited: ${r.stderr}`)));
   });
   return { ...run, port };
