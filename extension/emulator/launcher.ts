@@ -181,11 +181,18 @@ function spawnQemu(workDir: string, args: string[]): ChildProcess {
   // QEMU runs under a tiny shell guard that kills it when our stdin pipe closes, i.e. when this
   // Node process dies for any reason (even SIGKILL), so no emulator outlives its host; and that
   // removes the emulator's work folder whenever QEMU ends (stopped, killed, or its host gone).
-  // (A background job's stdin is /dev/null unless redirected, hence fd 3.)
-  const guard = 'exec 3<&0; dir="$1"; qemu="$2"; shift 2; "$qemu" "$@" </dev/null & q=$!; echo "qemu-pid $q" >&2; ' +
-    '(cat <&3 >/dev/null; kill -9 $q 2>/dev/null) & w=$!; ' +
-    'trap "kill -9 $q 2>/dev/null; kill $w 2>/dev/null; wait $q; rm -rf \"$dir\"; exit 143" TERM INT; ' +
-    'wait $q; s=$?; kill $w 2>/dev/null; rm -rf "$dir"; exit $s';
+  // (A background job's stdin is /dev/null unless redirected, hence fd 3.) The guard ignores
+  // SIGPIPE once QEMU runs: with its host gone, the shell's "Killed" notice about QEMU would
+  // otherwise end it before it removed the folder.
+  const guard = [
+    'exec 3<&0; dir="$1"; qemu="$2"; shift 2',
+    '"$qemu" "$@" </dev/null & q=$!',
+    'trap "" PIPE',
+    'echo "qemu-pid $q" >&2',
+    '(cat <&3 >/dev/null; kill -9 $q 2>/dev/null) & w=$!',
+    'trap \'kill -9 $q 2>/dev/null; kill $w 2>/dev/null; wait $q; rm -rf "$dir"; exit 143\' TERM INT',
+    'wait $q; s=$?; kill $w 2>/dev/null; rm -rf "$dir"; exit $s',
+  ].join('; ');
   // its own process group, so kill() takes QEMU and the watcher down with the guard
   const proc = spawn('sh', ['-c', guard, 'qemu-guard', workDir, QEMU, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   proc.on('error', () => undefined); // reported through exit
