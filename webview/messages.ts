@@ -52,6 +52,8 @@ export interface LoadedFunctionInfo {
   file: string;
   addr: number;
   size: number;
+  /** Bytes allocated for it (its allocation's size): more than `size` after a reload left room to grow. */
+  allocSize?: number;
   /** The source changed since this code was loaded. */
   stale: boolean;
   /** Display string of the last call's result, null if never called. */

@@ -7,7 +7,9 @@
  * input arrays (into a reusable argument arena), the CALL, and one READ_MEM covering the arrays
  * the function may have changed.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import type { DeviceClient } from '../device/client.js';
@@ -17,7 +19,7 @@ import { builtImageMatching, EMULATOR_BOARD } from '../emulator/image.js';
 import { discoverToolchain, type Toolchain } from '../../toolchain/discover.js';
 import { addressToLine, disassemble } from '../../toolchain/debuginfo.js';
 import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
-import { buildFunction, type BuiltFunction } from '../../toolchain/function-build.js';
+import { buildFunction, folderSources, type BuiltFunction } from '../../toolchain/function-build.js';
 import { loadObjects } from '../../toolchain/loader.js';
 import { measureArguments } from '../../toolchain/args.js';
 import { arenaBytesFor, marshalArguments, roomProblem, type MarshalledArguments } from './marshal.js';
@@ -51,6 +53,20 @@ export interface Progress {
   bytes?: number;
   /** The call's time limit in ms (step 'call'). */
   timeLimitMs?: number;
+}
+
+/** A call of loaded code whose source has changed since: that code is not what the file says. */
+export class SourceChangedError extends Error {
+  override name = 'SourceChangedError';
+  constructor(readonly fn: LoadedFunction) {
+    super(`${fn.name} was not called: ${fn.file.replace(/.*[\\/]/, '')} changed since ${fn.name} was loaded, ` +
+      'so the loaded code is not what the source says; run it to rebuild and reload it');
+  }
+}
+
+export interface CallOptions extends RunOptions {
+  /** When the source changed since the load: rebuild and reload first instead of refusing. */
+  rebuild?: boolean;
 }
 
 export class JitSession extends EventEmitter {
@@ -158,14 +174,44 @@ export class JitSession extends EventEmitter {
     });
   }
 
+  /**
+   * Hash of the sources a build of `file` reads (the file, and its folder's when those are linked
+   * in). Taken before a build: if a file changes during the build, the next call sees a
+   * difference and rebuilds rather than trusting code that may be older than the file.
+   */
+  sourceHash(file: string): string {
+    const hash = createHash('sha256');
+    const files = [resolve(file), ...(this.settings.linkFolderSources ? folderSources(file) : [])];
+    for (const f of files) {
+      hash.update(f).update('\0');
+      try {
+        hash.update(readFileSync(f));
+      } catch {
+        hash.update('(unreadable)');
+      }
+    }
+    return hash.digest('hex');
+  }
+
+  /** True when the function's sources differ from what its loaded code was built from. */
+  sourceChanged(fn: LoadedFunction): boolean {
+    return this.sourceHash(fn.file) !== fn.sourceHash;
+  }
+
   /** Loads the function (rebuilding when its sources changed), replacing an older version. */
   async load(file: string, name: string, signal?: AbortSignal): Promise<LoadedFunction> {
     const key = JitSession.key(file, name);
     signal?.throwIfAborted();
+    const sourceHash = this.sourceHash(file);
     this.progress({ function: name, step: 'build' });
     const built = await this.build(file, name);
+    // the same hash after the build: it is the hash of what was built
+    const settled = this.sourceHash(file) === sourceHash;
     const old = this.functions.get(key);
-    if (old && !old.stale && old.buildKey === built.key) return old;
+    if (old && !old.stale && old.buildKey === built.key) {
+      if (settled) old.sourceHash = sourceHash;
+      return old;
+    }
     signal?.throwIfAborted();
     this.progress({ function: name, step: 'load' });
     const code = await loadObjects(this.client, built.objects, {
@@ -181,7 +227,7 @@ export class JitSession extends EventEmitter {
     const fn: LoadedFunction = {
       key, name, file: resolve(file), signature: built.signature,
       addr: code.addr, size: code.size, allocSize: code.allocSize, entry: code.entry, elfPath: code.link.elfPath,
-      stale: false, buildKey: built.key,
+      stale: false, buildKey: built.key, sourceHash,
     };
     this.functions.set(key, fn);
     this.images.set(key, code.link.image);
@@ -196,11 +242,18 @@ export class JitSession extends EventEmitter {
     return this.invoke(fn, args, opts, t0);
   }
 
-  /** Calls a function that is already loaded. */
-  async call(key: string, args: string[], opts: RunOptions = {}): Promise<CallResult> {
+  /**
+   * Calls a function that is already loaded, never as it was when its source changed since the
+   * load: that call is refused (SourceChangedError), or with `rebuild` built and reloaded first.
+   */
+  async call(key: string, args: string[], opts: CallOptions = {}): Promise<CallResult> {
     const fn = this.functions.get(key);
     if (!fn) throw new Error(`no function ${key.replace(/.*::/, '')} is loaded`);
     if (fn.stale) throw new Error(`${fn.name} was loaded on a device that has since reset or gone: run it again to reload it`);
+    if (this.sourceChanged(fn)) {
+      if (!opts.rebuild) throw new SourceChangedError(fn);
+      return this.run(fn.file, fn.name, args, opts);
+    }
     return this.invoke(fn, args, opts, performance.now());
   }
 

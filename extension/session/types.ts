@@ -100,6 +100,8 @@ export interface LoadedFunction {
   stale: boolean;
   /** Content hash of what was built (sources, flags, toolchain). */
   buildKey: string;
+  /** Hash of the source files as they were read for this build: a call checks them first. */
+  sourceHash: string;
   lastResult?: CallResult;
 }
 

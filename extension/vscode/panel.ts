@@ -113,7 +113,7 @@ export class DevicePanel implements vscode.WebviewViewProvider, vscode.Disposabl
       heap: d.connected ? this.heap : null,
       allocations: d.connected ? this.allocations : [],
       functions: d.loadedFunctions().map((f) => ({
-        name: f.name, file: f.file, addr: f.addr, size: f.size, stale: f.stale,
+        name: f.name, file: f.file, addr: f.addr, size: f.size, allocSize: f.allocSize, stale: f.stale,
         lastResult: f.lastResult ? (f.lastResult.fault ? f.lastResult.fault.message : f.lastResult.returnDisplay) : null,
       })),
       calls: d.history().map((r) => this.callRecord(r)),

@@ -2,6 +2,7 @@
  * How results and errors reach the user outside the panel: lines in the "P4-JIT" output channel,
  * and diagnostics on the source (a fault on its faulting line, compiler errors on theirs).
  */
+import { resolve } from 'node:path';
 import * as vscode from 'vscode';
 
 import type { CallResult } from '../session/types.js';
@@ -56,13 +57,13 @@ export function describeCall(r: CallResult): string {
   return lines.join('\n');
 }
 
-/** Diagnostics P4-JIT puts on sources: a fault on its line, compile errors of a run. */
+/** Diagnostics P4-JIT puts on sources: a fault on its line, compile errors of a run or a reload. */
 export class SourceDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('p4jit');
   /** Per function key: the fault diagnostic it left, if any. */
   private readonly faults = new Map<string, { uri: vscode.Uri; diagnostic: vscode.Diagnostic }>();
-  /** Per file path: compiler diagnostics of the last failed build for a run. */
-  private readonly compile = new Map<string, vscode.Diagnostic[]>();
+  /** Per file path: compiler diagnostics on it, and the files whose builds reported them. */
+  private readonly compile = new Map<string, { builds: Set<string>; diagnostics: vscode.Diagnostic[] }>();
 
   /** After a call of `key`: its fault on the faulting line, or nothing when it ran cleanly. */
   showCall(key: string, r: CallResult): void {
@@ -79,31 +80,39 @@ export class SourceDiagnostics implements vscode.Disposable {
     this.render(uri);
   }
 
-  /** A failed build for a run: each GCC message on its line (older ones are replaced). */
-  showCompileErrors(output: string): number {
-    this.clearCompileErrors();
+  /**
+   * A failed build of `file` (for a run or a reload): each GCC message on its line, replacing what
+   * an earlier build of that file reported. The only place compile errors reach Problems, so each
+   * is there once.
+   */
+  showCompileErrors(file: string, output: string): number {
+    this.clearCompileErrors(file);
+    const built = resolve(file);
     let count = 0;
     for (const m of parseCompilerOutput(output)) {
       const line = Math.max(0, m.line - 1);
       const col = Math.max(0, (m.column ?? 1) - 1);
       const d = new vscode.Diagnostic(new vscode.Range(line, col, line, m.column ? col + 1 : Number.MAX_SAFE_INTEGER), m.message,
         m.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
-      d.source = 'P4-JIT';
-      const list = this.compile.get(m.file) ?? [];
-      list.push(d);
-      this.compile.set(m.file, list);
+      d.source = 'gcc';
+      const target = resolve(m.file);
+      const list = this.compile.get(target) ?? { builds: new Set<string>(), diagnostics: [] };
+      list.builds.add(built);
+      list.diagnostics.push(d);
+      this.compile.set(target, list);
+      this.render(vscode.Uri.file(target));
       count++;
     }
-    for (const file of this.compile.keys()) this.render(vscode.Uri.file(file));
     return count;
   }
 
-  /** Drops compiler diagnostics of a run (of one file, or all). */
+  /** Drops the compiler diagnostics of builds of `file` (or of all builds). */
   clearCompileErrors(file?: string): void {
-    for (const f of [...this.compile.keys()]) {
-      if (file && f !== file) continue;
-      this.compile.delete(f);
-      this.render(vscode.Uri.file(f));
+    const built = file && resolve(file);
+    for (const [target, entry] of [...this.compile]) {
+      if (built && !entry.builds.has(built)) continue;
+      this.compile.delete(target);
+      this.render(vscode.Uri.file(target));
     }
   }
 
@@ -122,7 +131,7 @@ export class SourceDiagnostics implements vscode.Disposable {
 
   private render(uri: vscode.Uri): void {
     const faults = [...this.faults.values()].filter((e) => e.uri.fsPath === uri.fsPath).map((e) => e.diagnostic);
-    this.collection.set(uri, [...(this.compile.get(uri.fsPath) ?? []), ...faults]);
+    this.collection.set(uri, [...(this.compile.get(uri.fsPath)?.diagnostics ?? []), ...faults]);
   }
 
   dispose(): void {

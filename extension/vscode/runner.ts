@@ -95,7 +95,18 @@ export class Runner {
     const notify = !key; // picked in the palette rather than run from the panel
     if (fn.stale) return this.runWith(run, notify);
     await this.remember(run);
-    return this.withDevice(`calling ${fn.name}`, async (session) => this.report(fn.key, await session.call(fn.key, args), run, notify));
+    // A function whose source changed since it was loaded is rebuilt first (the session checks,
+    // under the device lock): never called as it was, and refused when the source does not build.
+    return this.withDevice(`calling ${fn.name}`, async (session) => {
+      try {
+        return this.report(fn.key, await session.call(fn.key, args, { rebuild: true }), run, notify);
+      } catch (e) {
+        if (e instanceof CompileError) {
+          throw new CompileError(`${fn.name} was not called: its source changed since it was loaded and does not build now (${e.message})`, e.diagnostics);
+        }
+        throw e;
+      }
+    }, fn.file);
   }
 
   async free(key?: string): Promise<void> {
@@ -186,9 +197,9 @@ export class Runner {
         () => this.device.exclusive(() => work(session)));
     } catch (e) {
       if (e instanceof vscode.CancellationError) return undefined;
-      if (e instanceof CompileError) {
+      if (e instanceof CompileError && file) {
         this.output.appendLine(`Building failed (${what}):\n${e.diagnostics.trimEnd()}`);
-        const placed = this.diagnostics.showCompileErrors(e.diagnostics);
+        const placed = this.diagnostics.showCompileErrors(file, e.diagnostics);
         // Not awaited: the command is done; the notification stays until the user dismisses it.
         void vscode.window.showErrorMessage(`P4-JIT: ${e.message}`, placed ? 'Show Problems' : 'Show Output').then((choice) => {
           if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');

@@ -260,3 +260,12 @@ test('closed sections stay closed when the webview is reloaded', async () => {
   assert.equal(await panel.page.locator('#section-heap').evaluate((d) => (d as HTMLDetailsElement).open), true);
   await panel.close();
 });
+
+test('a function reloaded into a larger allocation says so beside its size', async () => {
+  const state = connectedState();
+  state.functions = [{ name: 'grown', file: '/home/dev/dsp/g.c', addr: 0x4800_0000, size: 412, allocSize: 1024, stale: false, lastResult: null }];
+  state.allocations = [{ addr: 0x4800_0000, size: 1024, caps: CAP.EXEC | CAP.SPIRAM | CAP.BIT8, owner: 'grown' }];
+  const panel = await panelWith(state);
+  assert.match(await visibleText(panel, '[data-function="grown"]'), /412 B in a 1 KiB slot \(room to grow\) at 0x48000000/);
+  await panel.close();
+});

@@ -115,7 +115,7 @@ function functionItem(fn: LoadedFunctionInfo, ctx: ViewContext): TemplateResult 
         </span>
       </div>
       <div class="muted">
-        ${formatBytes(fn.size)} at <span class="mono">${formatHex(fn.addr)}</span>
+        ${functionSize(fn)} at <span class="mono">${formatHex(fn.addr)}</span>
         from <span title=${fn.file}>${baseName(fn.file)}</span>
       </div>
       <div>
@@ -124,6 +124,13 @@ function functionItem(fn: LoadedFunctionInfo, ctx: ViewContext): TemplateResult 
       </div>
     </li>
   `;
+}
+
+/** The code's size, and its allocation's when that is larger (so the two figures never disagree unexplained). */
+function functionSize(fn: LoadedFunctionInfo): string {
+  return fn.allocSize !== undefined && fn.allocSize > fn.size
+    ? `${formatBytes(fn.size)} in a ${formatBytes(fn.allocSize)} slot (room to grow)`
+    : formatBytes(fn.size);
 }
 
 export function callsSection(calls: CallRecord[], ctx: ViewContext): TemplateResult {
