@@ -38,7 +38,7 @@ export function compileFlags(opts: BuildOptions): string[] {
     ...opts.toolchain.libcFlags,
     opts.optimization ?? '-O2',
     // DWARF 4: binutils 2.40 names the including file (the generated wrapper) for lines of a
-    // DWARF 5 unit's #included source, so disassembly lost its source lines
+    // DWARF 5 unit's #included source, so disassembly and fault lines would point at generated code
     '-g', '-gdwarf-4',
     '-ffunction-sections',
     '-fdata-sections',

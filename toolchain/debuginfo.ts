@@ -13,14 +13,24 @@ export interface SourceLocation {
   function?: string;
 }
 
-export async function addressToLine(toolchain: Toolchain, elfPath: string, address: number): Promise<SourceLocation | undefined> {
+/** The source frames at an address, innermost first: the inline chain addr2line -i gives. */
+export async function addressFrames(toolchain: Toolchain, elfPath: string, address: number): Promise<SourceLocation[]> {
   const r = await execa(`${toolchain.prefix}addr2line`, ['-e', elfPath, '-f', '-C', '-i', `0x${(address >>> 0).toString(16)}`], { reject: false });
-  if (r.exitCode !== 0) return undefined;
-  // with -i the innermost inlined frame comes first: the user's line, not the wrapper's
-  const [fn, loc] = r.stdout.split('\n');
-  const m = /^(.*):(\d+)(?: \(discriminator \d+\))?$/.exec(loc ?? '');
-  if (!m || m[1] === '??' || m[2] === '0') return undefined;
-  return { file: m[1], line: Number(m[2]), function: fn && fn !== '??' ? fn : undefined };
+  if (r.exitCode !== 0) return [];
+  const lines = r.stdout.split('\n');
+  const frames: SourceLocation[] = [];
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const [fn, loc] = [lines[i], lines[i + 1]];
+    const m = /^(.*):(\d+)(?: \(discriminator \d+\))?$/.exec(loc);
+    if (!m || m[1] === '??' || m[2] === '0') continue;
+    frames.push({ file: m[1], line: Number(m[2]), function: fn && fn !== '??' ? fn : undefined });
+  }
+  return frames;
+}
+
+/** The innermost source line at an address. */
+export async function addressToLine(toolchain: Toolchain, elfPath: string, address: number): Promise<SourceLocation | undefined> {
+  return (await addressFrames(toolchain, elfPath, address))[0];
 }
 
 export async function disassemble(toolchain: Toolchain, elfPath: string): Promise<string> {

@@ -17,7 +17,7 @@ import { DeviceError } from '../device/errors.js';
 import { DeviceCap, Err } from '../protocol/constants.js';
 import { builtImageMatching, EMULATOR_BOARD } from '../emulator/image.js';
 import { discoverToolchain, type Toolchain } from '../../toolchain/discover.js';
-import { addressToLine, disassemble } from '../../toolchain/debuginfo.js';
+import { addressFrames, disassemble } from '../../toolchain/debuginfo.js';
 import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
 import { buildFunction, folderSources, type BuiltFunction } from '../../toolchain/function-build.js';
 import { loadObjects } from '../../toolchain/loader.js';
@@ -391,7 +391,7 @@ export class JitSession extends EventEmitter {
         };
       } catch (e) {
         if (!(e instanceof DeviceError) || (e.code !== Err.FAULT && e.code !== Err.TIMEOUT && e.code !== Err.OVERRUN)) throw e;
-        const fault: FaultInfo | null = e.code === Err.OVERRUN ? null : await describeFault(e, fn, this.toolchain, addressToLine);
+        const fault: FaultInfo | null = e.code === Err.OVERRUN ? null : await describeFault(e, fn, this.toolchain, addressFrames);
         const record = overrunRecord(e.code, e.detail);
         const placed = marshalled;
         const overrun = record && await deviceOverrun(record, {
