@@ -39,13 +39,13 @@ suite('Run on ESP32-P4', () => {
     if (!ui.uiDriverAvailable()) this.skip();
     const api = await p4jit();
     const config = () => vscode.workspace.getConfiguration('p4jit');
-    const scratch = new Scratch();
+    const scratch = new Scratch('run');
     // No board and no choice yet: what a new user meets on the first run.
     await config().update('port', 'auto', vscode.ConfigurationTarget.Workspace);
     await vscode.commands.executeCommand('p4jit.stopEmulator');
     try {
       const uri = scratch.write('twice.c', 'int twice(int x)\n{\n    return x * no_such_factor;\n}\n');
-      await openAt('scratch/twice.c', 'return');
+      await openAt('scratch/run/twice.c', 'return');
       const prompts = api.runner.prompts;
       await ui.palette('P4-JIT: Run on ESP32-P4');
       const items = await until(async () => {

@@ -10,7 +10,7 @@ const BROKEN = `int broken(void)
 `;
 
 suite('compile errors', () => {
-  const scratch = new Scratch();
+  const scratch = new Scratch('problems');
   suiteTeardown(() => scratch.cleanup());
 
   test('a compile error of a run lands in the Problems view on its line', async () => {

@@ -6,7 +6,7 @@ import { Prng } from '../../helpers/fault-link.js';
 import { diagnosticsOf, p4jit, Scratch, until } from './helpers.js';
 
 suite('compile on save (hot reload)', () => {
-  const scratch = new Scratch();
+  const scratch = new Scratch('reload');
   let uri: vscode.Uri;
   suiteTeardown(() => scratch.cleanup());
 
@@ -88,7 +88,7 @@ suite('compile on save (hot reload)', () => {
 });
 
 suite('hot reload under repeated saves', () => {
-  const scratch = new Scratch();
+  const scratch = new Scratch('reload-50');
   suiteTeardown(() => scratch.cleanup());
   const NAMES = ['f0', 'f1', 'f2', 'f3', 'f4'];
   const SAVES = 50;

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { p4jit, Scratch, workspaceUri } from './helpers.js';
 
 suite('settings', () => {
-  const scratch = new Scratch();
+  const scratch = new Scratch('settings');
   suiteTeardown(() => scratch.cleanup());
 
   test('a bad value is reported by name and the default is used', async () => {

@@ -44,9 +44,16 @@ export async function openAt(rel: string, marker?: string): Promise<vscode.TextE
   return editor;
 }
 
-/** Files a test writes into the workspace's scratch/ folder, removed by cleanup(). */
+/**
+ * Files a test writes into a folder of its own under the workspace's scratch/ (so one suite's
+ * cleanup never removes files another suite's pending reload still reads), removed by cleanup().
+ */
 export class Scratch {
-  private readonly dir = join(workspaceRoot(), 'scratch');
+  private readonly dir: string;
+
+  constructor(readonly folder = '') {
+    this.dir = join(workspaceRoot(), 'scratch', folder);
+  }
 
   write(name: string, text: string): vscode.Uri {
     mkdirSync(this.dir, { recursive: true });
