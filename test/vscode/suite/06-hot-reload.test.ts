@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 
 import type { ReloadOutcome } from '../../../extension/vscode/load-task.js';
 import { Prng } from '../../helpers/fault-link.js';
-import { diagnosticsOf, p4jit, Scratch, until } from './helpers.js';
+import { diagnosticsOf, p4jit, saveDocument, Scratch, until } from './helpers.js';
 
 suite('compile on save (hot reload)', () => {
   const scratch = new Scratch('reload');
@@ -17,7 +17,7 @@ suite('compile on save (hot reload)', () => {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(doc.uri, new vscode.Range(doc.positionAt(at), doc.positionAt(at + from.length)), to);
     assert.ok(await vscode.workspace.applyEdit(edit));
-    assert.ok(await doc.save());
+    await saveDocument(doc);
   }
 
   async function nextReload(): Promise<ReloadOutcome> {
@@ -101,7 +101,7 @@ suite('hot reload under repeated saves', () => {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
     assert.ok(await vscode.workspace.applyEdit(edit));
-    assert.ok(await doc.save());
+    await saveDocument(doc);
   }
 
   test('50 saves of errors and fixes: every function always runs the code on disk, or is refused', async function () {

@@ -69,6 +69,21 @@ export class Scratch {
 }
 
 /**
+ * Saves `doc` as Ctrl+S does, until it is saved. Under load, code-server's file watcher can report
+ * the previous save late and VS Code then re-reads the file while the next save starts, which makes
+ * that save return false with the edit still unsaved; a user's Ctrl+S would be pressed again, and so
+ * is this one (what was saved is checked on disk).
+ */
+export async function saveDocument(doc: vscode.TextDocument): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (await doc.save() || !doc.isDirty) break;
+    if (attempt === 5) assert.fail(`${doc.fileName} could not be saved (5 attempts)`);
+    console.log(`[test] save ${attempt} of ${doc.fileName} returned false; saving again`);
+  }
+  assert.equal(readFileSync(doc.fileName, 'utf8'), doc.getText(), 'what is on disk is what the editor shows');
+}
+
+/**
  * Answers the argument prompts of a run the way a user does: waits until the input box for each
  * argument is up, selects what it holds, types the value and presses Enter.
  */
