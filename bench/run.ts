@@ -1,7 +1,7 @@
 /**
  * npm run bench: measures P4-JIT on the emulated ESP32-P4 (or a board with --port PATH). Every
  * figure is a ratio against a reference measured in the same run, because absolute times on a
- * shared machine drift. Writes bench/results.json and prints the Markdown table README carries.
+ * shared machine drift. Writes bench/results.json (or --out FILE) and prints the Markdown table README carries.
  */
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -30,7 +30,7 @@ interface Row {
   met: boolean | null;
 }
 
-const { values: opts } = parseArgs({ options: { port: { type: 'string' }, runs: { type: 'string' } } });
+const { values: opts } = parseArgs({ options: { port: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' } } });
 const RUNS = Math.max(5, Number(opts.runs ?? 7));
 const rows: Row[] = [];
 const raw: Record<string, unknown> = {};
@@ -153,7 +153,7 @@ try {
     row({ measurement: 'extension activation (measured in the VS Code test run)', value: `${a.ms.toFixed(0)} ms`, reference: '—', target: '< 100 ms', met: a.ms < 100 });
   }
   raw.link = { pingMs: ping.median, rawLinkMBs: rawMBs };
-  console.error(`emulator raw link rate: ${rawMBs.toFixed(2)} MB/s; PING round trip ${range(ping)}`);
+  console.error(`${emu ? 'emulator' : 'board'} raw link rate: ${rawMBs.toFixed(2)} MB/s; PING round trip ${range(ping)}`);
 } finally {
   await session.freeAll().catch(() => undefined);
   await client.close();
@@ -170,5 +170,5 @@ const table = [
   '|---|---|---|---|---|---|',
   ...rows.map((r) => `| ${r.measurement} | ${r.value} | ${r.reference} | ${r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : '—'} | ${r.target} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} |`),
 ].join('\n');
-writeFileSync(join(packageRoot(), 'bench', 'results.json'), JSON.stringify({ date, machine, device, runs: RUNS, rows, raw }, null, 2));
+writeFileSync(opts.out ?? join(packageRoot(), 'bench', 'results.json'), JSON.stringify({ date, machine, device, runs: RUNS, rows, raw }, null, 2));
 console.log(table);

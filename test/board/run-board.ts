@@ -2,21 +2,26 @@
  * npm run test:board -- --port /dev/ttyACM0 [--only skeleton,corpus] [--firmware-elf build/app.elf]
  *
  * Runs the device-facing suites against a board (or any port with P4-JIT firmware behind it), one
- * file at a time, and ends with a summary to paste into a bug report: the device's INFO, the
- * versions, the counts, every failure and every skipped test with its reason. The port can also
- * come from P4JIT_PORT, the firmware ELF from P4JIT_FIRMWARE_ELF.
+ * file at a time, then the benchmarks, and ends with a summary to paste into a bug report: the
+ * device's INFO, the versions, the counts, every failure and every skipped test with its reason,
+ * the benchmark table. The port can also come from P4JIT_PORT, the firmware ELF from P4JIT_FIRMWARE_ELF.
  */
-import { readFileSync } from 'node:fs';
-import { arch, platform, release } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { arch, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from 'node:test';
 import { parseArgs } from 'node:util';
 
+import { execa } from 'execa';
+
 import { DeviceClient } from '../../extension/device/client.js';
 import { repoRoot } from '../helpers/paths.js';
 
-/** The suites that make sense on hardware (each starts its device through test/helpers/device.ts). */
-export const BOARD_SUITES = ['skeleton', 'raw-bounds', 'corpus'];
+/**
+ * The suites that make sense on hardware (each starts its device through test/helpers/device.ts),
+ * and last the benchmarks (`npm run bench` against the port).
+ */
+export const BOARD_SUITES = ['skeleton', 'raw-bounds', 'seed-host', 'corpus', 'emulator-faults', 'limits-auth', 'overrun', 'link-faults', 'bench'];
 
 interface Outcome {
   suite: string;
@@ -43,24 +48,48 @@ async function main(argv: string[]): Promise<number> {
   if (values['firmware-elf']) process.env.P4JIT_FIRMWARE_ELF = values['firmware-elf'];
 
   const outcomes: Outcome[] = [];
-  const files = suites.map((s) => join(repoRoot, 'out', 'test', 'e2e', `${s}.test.js`));
-  const stream = run({ files, concurrency: 1 }); // one suite at a time: they share the board
-  stream.on('test:pass', (d) => record(outcomes, d, d.skip !== undefined ? 'skip' : 'pass', typeof d.skip === 'string' ? d.skip : ''));
-  stream.on('test:fail', (d) => record(outcomes, d, 'fail', errorText(d.details.error)));
-  for await (const _ of stream); // drain: the events above do the work
+  const tests = suites.filter((s) => s !== 'bench');
+  if (tests.length) {
+    const files = tests.map((s) => join(repoRoot, 'out', 'test', 'e2e', `${s}.test.js`));
+    const stream = run({ files, concurrency: 1 }); // one suite at a time: they share the board
+    stream.on('test:pass', (d) => record(outcomes, d, d.skip !== undefined ? 'skip' : 'pass', typeof d.skip === 'string' ? d.skip : ''));
+    stream.on('test:fail', (d) => record(outcomes, d, 'fail', errorText(d.details.error)));
+    for await (const _ of stream); // drain: the events above do the work
+  }
+  const bench = suites.includes('bench') ? await benchmarks(port, outcomes) : undefined;
 
-  console.log(summary(port, device, suites, outcomes));
+  console.log(summary(port, device, suites, outcomes, bench));
   return outcomes.some((o) => o.status === 'fail') || outcomes.length === 0 ? 1 : 0;
 }
 
 type TestEvent = { name: string; file?: string; nesting: number; details: { type?: string; error?: unknown } };
 
 function record(out: Outcome[], d: TestEvent, status: Outcome['status'], note: string): void {
-  if (d.details.type === 'suite') return; // its tests are counted one by one
+  // a suite's tests are counted one by one, unless the whole suite was skipped (they never ran)
+  if (d.details.type === 'suite' && status !== 'skip') return;
   const suite = (d.file ?? '').replace(/.*\//, '').replace(/\.test\.js$/, '');
-  out.push({ suite, name: d.name, status, note });
-  const mark = { pass: '✔', fail: '✖', skip: '﹣' }[status];
-  console.log(`${mark} ${suite} › ${d.name}${note ? ` — ${note}` : ''}`);
+  add(out, { suite, name: d.name, status, note });
+}
+
+function add(out: Outcome[], o: Outcome): void {
+  out.push(o);
+  const mark = { pass: '✔', fail: '✖', skip: '﹣' }[o.status];
+  console.log(`${mark} ${o.suite} › ${o.name}${o.note ? ` — ${o.note}` : ''}`);
+}
+
+/** `npm run bench` against the port (its results file kept out of the repository): the table. */
+async function benchmarks(port: string, out: Outcome[]): Promise<string | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), 'p4jit-board-bench-'));
+  try {
+    const r = await execa(process.execPath, [join(repoRoot, 'out', 'bench', 'run.js'), '--port', port, '--runs', '5', '--out', join(dir, 'results.json')],
+      { reject: false, cwd: repoRoot, stderr: ['pipe', 'inherit'] }); // its progress lines as they come
+    const ok = r.exitCode === 0;
+    const why = r.stderr.trim().split('\n').pop();
+    add(out, { suite: 'bench', name: 'the benchmark table', status: ok ? 'pass' : 'fail', note: ok ? '' : `exit ${r.exitCode ?? r.signal}: ${why}` });
+    return ok ? r.stdout.trim() : undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function errorText(e: unknown): string {
@@ -86,20 +115,25 @@ async function describeDevice(port: string): Promise<string> {
   }
 }
 
-function summary(port: string, device: string, suites: string[], outcomes: Outcome[]): string {
+function summary(port: string, device: string, suites: string[], outcomes: Outcome[], bench: string | undefined): string {
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
   const count = (s: Outcome['status']) => outcomes.filter((o) => o.status === s);
   const list = (os: Outcome[]) => os.map((o) => `  - ${o.suite} › ${o.name}: ${o.note}`);
+  // skipped tests under their reason, each reason once
+  const byReason = (os: Outcome[]) => [...new Set(os.map((o) => o.note))].flatMap((why) =>
+    [`  ${why}:`, ...os.filter((o) => o.note === why).map((o) => `    - ${o.suite} › ${o.name}`)]);
   return [
     '',
     '---- P4-JIT board test summary ----',
     `port           ${port}`,
     `device         ${device}`,
     `P4-JIT         ${pkg.version}, Node ${process.version}, ${platform()} ${release()} ${arch()}`,
+    `firmware ELF   ${process.env.P4JIT_FIRMWARE_ELF || 'not given (tests that call firmware functions are skipped)'}`,
     `suites         ${suites.join(', ')}`,
     `result         ${count('pass').length} passed, ${count('fail').length} failed, ${count('skip').length} skipped`,
     ...(count('fail').length ? ['failed:', ...list(count('fail'))] : []),
-    ...(count('skip').length ? ['skipped:', ...list(count('skip'))] : []),
+    ...(count('skip').length ? ['skipped:', ...byReason(count('skip'))] : []),
+    ...(bench ? ['benchmarks:', bench] : []),
     '-----------------------------------',
   ].join('\n');
 }

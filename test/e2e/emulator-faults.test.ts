@@ -3,6 +3,10 @@
  * reply with the trap's cause, runaway code is stopped by its time limit, and afterwards the
  * device still answers, runs code and keeps its allocation table. Fault cases are raw RV32
  * machine code (no compiler involved); the printf cases use the real RISC-V GCC.
+ *
+ * On a board (npm run test:board) only what a board survives runs: printf from JIT code. A fault
+ * there resets the chip (ESP-IDF's panic handler), its call wrapper restores no registers, and
+ * its time limits only warn: those tests are the emulator's.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -15,6 +19,7 @@ import { Emulator } from '../../extension/emulator/launcher.js';
 import { DeviceCap, Err, MallocCap } from '../../extension/protocol/constants.js';
 import { discoverToolchain } from '../../toolchain/discover.js';
 import { loadCode } from '../../toolchain/loader.js';
+import { emulatorOnly, needsFirmwareElf, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { scratchDir } from '../helpers/paths.js';
 
 const CODE_CAPS = MallocCap.EXEC | MallocCap.SPIRAM | MallocCap['8BIT'];
@@ -70,15 +75,19 @@ const SURVIVORS: { name: string; code: number[] }[] = [
   { name: 'returns with an invalid rounding mode', code: [0x0e000293, 0x00329073, LI_A0_42, RET] },
 ];
 
+const RESETS_A_BOARD = emulatorOnly('a fault resets a board (ESP-IDF\'s panic handler)');
+const NO_RESTORE_ON_A_BOARD = emulatorOnly('the ESP-IDF port restores no registers after a call: broken sp/gp/tp/FPU state crash a board');
+const NO_LIMIT_ON_A_BOARD = emulatorOnly('a board cannot stop a running call (its time limit only warns)');
+
 describe('faults and runaway code on the emulated ESP32-P4 (virtio link)', () => {
-  let emu: Emulator;
+  let emu: DeviceUnderTest;
   let client: DeviceClient;
   let code: number; // a scratch code buffer
   let good: number; // returns 42
   let table: Awaited<ReturnType<DeviceClient['listAllocs']>>;
 
   before(async () => {
-    emu = await Emulator.start({ link: 'virtio' });
+    emu = await startDevice({ link: 'virtio' });
     client = await emu.connect();
     good = await client.alloc(16, CODE_CAPS, 16);
     await client.write(good, words(LI_A0_42, RET));
@@ -87,6 +96,7 @@ describe('faults and runaway code on the emulated ESP32-P4 (virtio link)', () =>
   });
 
   after(async () => {
+    for (const a of await client?.listAllocs() ?? []) await client.free(a.addr); // a board goes on to the next suite
     await client?.close();
     await emu?.stop();
   });
@@ -97,14 +107,14 @@ describe('faults and runaway code on the emulated ESP32-P4 (virtio link)', () =>
     assert.deepEqual(await client.listAllocs(), table);
   }
 
-  test('INFO reports fault recovery, and cycles at the host counter\'s rate (no -icount)', () => {
+  test('INFO reports fault recovery, and cycles at the host counter\'s rate (no -icount)', emulatorOnly('a board claims no fault recovery'), () => {
     assert.ok(client.has(DeviceCap.FaultRecovery));
     assert.ok(!client.has(DeviceCap.ICount));
     assert.ok((client.info?.cpuHz ?? 0) > 0);
   });
 
   for (const c of FAULTS) {
-    test(`${c.name}: FAULT with mcause ${c.mcause.join(' or ')}, then the device carries on`, async () => {
+    test(`${c.name}: FAULT with mcause ${c.mcause.join(' or ')}, then the device carries on`, RESETS_A_BOARD, async () => {
       await client.write(code, words(...c.code));
       const err = await client.call(code, Buffer.alloc(0)).then(
         () => assert.fail('the call returned'),
@@ -125,14 +135,14 @@ describe('faults and runaway code on the emulated ESP32-P4 (virtio link)', () =>
   }
 
   for (const c of SURVIVORS) {
-    test(`${c.name}: the result arrives and the device carries on`, async () => {
+    test(`${c.name}: the result arrives and the device carries on`, NO_RESTORE_ON_A_BOARD, async () => {
       await client.write(code, words(...c.code));
       assert.equal(await client.exec(code), 42);
       await assertStillWorking();
     });
   }
 
-  test('misaligned loads and stores are carried out (QEMU emulates them)', async () => {
+  test('misaligned loads and stores are carried out (QEMU emulates them)', emulatorOnly('QEMU\'s behaviour; where a chip traps, the board resets'), async () => {
     // auipc t0, 0 ; lw a0, 1(t0) ; ret: reads bytes 1..4 of this very code
     await client.write(code, words(0x00000297, 0x0012a503, RET));
     const bytes = await client.read(code, 8);
@@ -144,7 +154,7 @@ describe('faults and runaway code on the emulated ESP32-P4 (virtio link)', () =>
     await assertStillWorking();
   });
 
-  test('a spinning function is stopped by its time limit: TIMEOUT with the pc inside it', async () => {
+  test('a spinning function is stopped by its time limit: TIMEOUT with the pc inside it', NO_LIMIT_ON_A_BOARD, async () => {
     await client.write(code, words(0x0000006f)); // j .
     // the client waits for the limit plus its slack: a DeviceError (not a TimeoutError) proves
     // the device stopped the code within that time
@@ -155,7 +165,7 @@ describe('faults and runaway code on the emulated ESP32-P4 (virtio link)', () =>
     await assertStillWorking();
   });
 
-  test('code that enables external interrupts and spins is still stopped', async () => {
+  test('code that enables external interrupts and spins is still stopped', NO_LIMIT_ON_A_BOARD, async () => {
     // li t0, 0x800 ; csrs mie, t0 ; csrsi mstatus, 8 ; j .
     await client.write(code, words(0x000012b7, 0x80028293, 0x3042a073, 0x30046073, 0x0000006f));
     const err = await client.call(code, Buffer.alloc(0), { timeLimitMs: 300 }).then(() => assert.fail('returned'), (e: unknown) => e);
@@ -164,7 +174,7 @@ describe('faults and runaway code on the emulated ESP32-P4 (virtio link)', () =>
     await assertStillWorking();
   });
 
-  test('code that claims the link\'s interrupt and never completes it: the device still answers', async () => {
+  test('code that claims the link\'s interrupt and never completes it: the device still answers', emulatorOnly('the emulator\'s PLIC and virtio link'), async () => {
     // lui t0, 0x0c200 ; 1: lw a0, 4(t0) (PLIC claim) ; beqz a0, 1b ; ret
     // the host's nudge after 200 ms without a reply raises the link interrupt for it to claim
     await client.write(code, words(0x0c2002b7, 0x0042a503, 0xfe050ee3, 0x00008067));
@@ -173,7 +183,7 @@ describe('faults and runaway code on the emulated ESP32-P4 (virtio link)', () =>
     await assertStillWorking();
   });
 
-  describe('printf and the C library from JIT code', () => {
+  describe('printf and the C library from JIT code', needsFirmwareElf(), () => {
     const source = `
 #include <stdint.h>
 #include <stdio.h>
@@ -230,7 +240,7 @@ void __p4jit_entry(const uint64_t *args, uint64_t *ret)
       assert.equal(output, 'n=42 x=5.250 half=2.625000\n');
     });
 
-    test('a fault inside printf is reported, the text printed before it arrives, printf works again', async () => {
+    test('a fault inside printf is reported, the text printed before it arrives, printf works again', RESETS_A_BOARD, async () => {
       output = '';
       const err = await client.call(entry, slots(1, 1)).then(() => assert.fail('returned'), (e: unknown) => e);
       assert.ok(err instanceof DeviceError && err.code === Err.FAULT, String(err));
@@ -242,7 +252,7 @@ void __p4jit_entry(const uint64_t *args, uint64_t *ret)
       await assertStillWorking();
     });
 
-    test('a malloc loop stopped by its time limit leaves the firmware heap usable', async () => {
+    test('a malloc loop stopped by its time limit leaves the firmware heap usable', NO_LIMIT_ON_A_BOARD, async () => {
       for (let i = 0; i < 3; i++) {
         const err = await client.call(entry, slots(0, 2), { timeLimitMs: 150 }).then(() => assert.fail('returned'), (e: unknown) => e);
         assert.ok(err instanceof DeviceError && err.code === Err.TIMEOUT, String(err));
@@ -253,7 +263,7 @@ void __p4jit_entry(const uint64_t *args, uint64_t *ret)
       await assertStillWorking();
     });
 
-    test('endless printing stopped by its time limit: every OUTPUT frame intact, in order', async () => {
+    test('endless printing stopped by its time limit: every OUTPUT frame intact, in order', NO_LIMIT_ON_A_BOARD, async () => {
       output = '';
       const err = await client.call(entry, slots(0, 3), { timeLimitMs: 200 }).then(() => assert.fail('returned'), (e: unknown) => e);
       assert.ok(err instanceof DeviceError && err.code === Err.TIMEOUT, String(err));
@@ -266,7 +276,7 @@ void __p4jit_entry(const uint64_t *args, uint64_t *ret)
   });
 });
 
-describe('time limits and cycle counts', () => {
+describe('time limits and cycle counts', emulatorOnly('QEMU\'s -icount and limits set at the emulator\'s start'), () => {
   // li t0, N ; 1: addi t0, t0, -1 ; bnez t0, 1b ; ret  →  2N + 2 instructions
   const loop = (n: number) => words(((n & 0xfff) << 20) | 0x293, 0xfff28293, 0xfe029ee3, RET);
   let emu: Emulator;
@@ -307,7 +317,7 @@ describe('time limits and cycle counts', () => {
   });
 });
 
-describe('the UART fallback link', () => {
+describe('the UART fallback link', emulatorOnly('the emulator\'s UART link'), () => {
   let emu: Emulator;
   let client: DeviceClient;
 

@@ -4,6 +4,9 @@
  * every privileged command is refused until the host proves it knows the secret — which never
  * crosses the wire — wrong answers are refused and then rate limited; the CLI takes the secret
  * from --secret or P4JIT_SECRET and says what to do without one.
+ *
+ * On a board (npm run test:board) the limits are its Kconfig's, read from INFO; the tests that
+ * need limits or a secret set at an emulator's start are skipped there.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,10 +17,10 @@ import { promisify } from 'node:util';
 import { DeviceClient } from '../../extension/device/client.js';
 import { DeviceError } from '../../extension/device/errors.js';
 import { SerialTransport } from '../../extension/device/transport.js';
-import { Emulator } from '../../extension/emulator/launcher.js';
 import { Cmd, DeviceCap, Err, errName, MallocCap } from '../../extension/protocol/constants.js';
 import { u32s } from '../../extension/protocol/payloads.js';
 import { JitSession } from '../../extension/session/jit-session.js';
+import { emulatorOnly, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { RecordingLink } from '../helpers/fault-link.js';
 import { fixture, repoRoot, scratchDir } from '../helpers/paths.js';
 
@@ -33,15 +36,16 @@ const refusedWith = (code: number, text?: RegExp) => (e: unknown) => {
   return true;
 };
 
-const emulators: Emulator[] = [];
-async function start(opts: Parameters<typeof Emulator.start>[0]): Promise<Emulator> {
-  const emu = await Emulator.start(opts);
-  emulators.push(emu);
+const devices: DeviceUnderTest[] = [];
+async function start(opts: Parameters<typeof startDevice>[0]): Promise<DeviceUnderTest> {
+  const emu = await startDevice(opts);
+  devices.push(emu);
   return emu;
 }
+const WITH_A_SECRET = emulatorOnly('a device started with a secret (the example firmware has authentication off)');
 
 after(async () => {
-  for (const e of emulators) await e.stop();
+  for (const e of devices) await e.stop();
 });
 
 describe('limits', () => {
@@ -58,33 +62,40 @@ describe('limits', () => {
   });
 
   after(async () => {
+    for (const a of await client?.listAllocs() ?? []) await client.free(a.addr); // a board goes on to the next suite
     await client?.close();
   });
 
-  test('INFO reports the limits the emulator was started with', () => {
+  test('INFO reports the limits the emulator was started with', emulatorOnly('limits set at the emulator\'s start'), () => {
     const i = client.info!;
     assert.deepEqual([i.maxAllocs, i.maxAllocBytes, i.defaultCallMs, i.maxCallMs], [4, 8192, 300, 1000]);
   });
 
   test('one allocation too many: TABLE_FULL, saying how many the device holds; freeing one makes room', async () => {
-    const held = await Promise.all([1, 2, 3, 4].map(() => client.alloc(16, DATA_CAPS)));
-    await assert.rejects(client.alloc(16, DATA_CAPS), refusedWith(Err.TABLE_FULL, /allocation table is full.*at most 4 allocations/));
+    const max = client.info!.maxAllocs;
+    const held: number[] = [];
+    while (held.length < max) held.push(await client.alloc(16, DATA_CAPS));
+    await assert.rejects(client.alloc(16, DATA_CAPS), refusedWith(Err.TABLE_FULL, new RegExp(`allocation table is full.*at most ${max} allocations`)));
     await client.free(held.pop()!);
     held.push(await client.alloc(16, DATA_CAPS));
     for (const a of held) await client.free(a);
     assert.deepEqual(await client.listAllocs(), []);
   });
 
-  test('too many bytes in all: LIMIT_BYTES, saying the limit; up to the limit works', async () => {
-    const first = await client.alloc(4096, DATA_CAPS);
-    await assert.rejects(client.alloc(4097, DATA_CAPS), refusedWith(Err.LIMIT_BYTES, /allows 8192 allocated bytes/));
+  test('too many bytes in all: LIMIT_BYTES, saying the limit; up to the limit works', async (t) => {
+    const limit = client.info!.maxAllocBytes;
+    if (limit === 0) return t.skip('the device sets no byte limit (P4_JIT_MAX_ALLOC_BYTES 0)');
+    const half = Math.floor(limit / 2);
+    const first = await client.alloc(half, DATA_CAPS);
+    await assert.rejects(client.alloc(limit - half + 1, DATA_CAPS), refusedWith(Err.LIMIT_BYTES, new RegExp(`allows ${limit} allocated bytes`)));
     await assert.rejects(client.alloc(0xffffffff, DATA_CAPS), refusedWith(Err.LIMIT_BYTES), 'a size that would overflow a sum');
-    const second = await client.alloc(4096, DATA_CAPS);
+    const second = await client.alloc(limit - half, DATA_CAPS);
     await client.free(first);
     await client.free(second);
   });
 
-  test('a call running past the default limit: TIMEOUT with the limit and where it stopped; the device goes on', async () => {
+  test('a call running past the default limit: TIMEOUT with the limit and where it stopped; the device goes on',
+    emulatorOnly('a board cannot stop a running call (its time limit only warns)'), async () => {
     const spin = await session.load(FAULTS_C, 'spin_forever');
     const slots = Buffer.alloc(8);
     await assert.rejects(client.call(spin.entry, slots), refusedWith(Err.TIMEOUT, /exceeded its time limit.*stopped at pc 0x[0-9a-f]+.*time limit 300 ms/));
@@ -95,18 +106,19 @@ describe('limits', () => {
   });
 
   test('a time limit above the maximum: BAD_ARGUMENT, saying both; the maximum itself is accepted', async () => {
+    const max = client.info!.maxCallMs;
     const alive = await session.load(FAULTS_C, 'still_alive');
     const slots = Buffer.alloc(8);
-    await assert.rejects(client.call(alive.entry, slots, { timeLimitMs: 1001 }),
-      refusedWith(Err.BAD_ARGUMENT, /time limit of 1001 ms is above the device's maximum of 1000 ms/));
-    assert.equal((await client.call(alive.entry, slots, { timeLimitMs: 1000 })).ret.readInt32LE(0), 1);
+    await assert.rejects(client.call(alive.entry, slots, { timeLimitMs: max + 1 }),
+      refusedWith(Err.BAD_ARGUMENT, new RegExp(`time limit of ${max + 1} ms is above the device's maximum of ${max} ms`)));
+    assert.equal((await client.call(alive.entry, slots, { timeLimitMs: max })).ret.readInt32LE(0), 1);
     await session.freeAll();
     assert.deepEqual(await client.listAllocs(), []);
   });
 });
 
-describe('authentication', () => {
-  let emu: Emulator;
+describe('authentication', WITH_A_SECRET, () => {
+  let emu: DeviceUnderTest;
   let wire: RecordingLink;
   let client: DeviceClient;
 
@@ -171,7 +183,7 @@ describe('authentication', () => {
   });
 });
 
-describe('the CLI with a device that requires authentication', () => {
+describe('the CLI with a device that requires authentication', WITH_A_SECRET, () => {
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => promisify(execFile)(process.execPath, [join(repoRoot, 'bin', 'p4jit.js'), ...args],
     { env: { ...process.env, P4JIT_SECRET: '', ...env }, timeout: 30000 }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
