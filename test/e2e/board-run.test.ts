@@ -24,8 +24,11 @@ let emu: Emulator;
 before(async () => { emu = await Emulator.start(); });
 after(async () => { await emu?.stop(); });
 
-test('a short run on the port: the suites use it, emulator-only tests are skipped with their reason, and the summary', async () => {
-  const run = runner(['--only', 'skeleton,raw-bounds'], { P4JIT_PORT: emu.port });
+/** Every board suite but the corpus (it runs the longest; its board path is the same startDevice). */
+const SUITES = ['skeleton', 'raw-bounds', 'seed-host', 'emulator-faults', 'limits-auth', 'overrun', 'link-faults', 'bench'];
+
+test('a run on the port: the suites use it, emulator-only tests are skipped with their reason, and the summary', async () => {
+  const run = runner(['--only', SUITES.join(','), '--firmware-elf', emu.image], { P4JIT_PORT: emu.port, P4JIT_FAULT_OPS: '100' });
   let started = 0; // the suites must not start emulators of their own
   const watch = setInterval(() => { started = Math.max(started, qemusUnderRunner(run.pid!).length); }, 100);
   const r = await run.finally(() => clearInterval(watch));
@@ -36,12 +39,39 @@ test('a short run on the port: the suites use it, emulator-only tests are skippe
   assert.match(summary, /^device\s+board qemu-virt, protocol \d+, firmware [0-9a-f]{64}$/m);
   assert.match(summary, /max payload \d+ B, \d+ argument slots, \d+ allocations/);
   assert.match(summary, /^P4-JIT\s+\d+\.\d+\.\d+, Node v\d+/m);
-  assert.match(summary, /^suites\s+skeleton, raw-bounds$/m);
+  assert.equal(/^firmware ELF\s+(.*)$/m.exec(summary)?.[1], emu.image);
+  assert.equal(/^suites\s+(.*)$/m.exec(summary)?.[1], SUITES.join(', '));
   const [, passed, failed, skipped] = /^result\s+(\d+) passed, (\d+) failed, (\d+) skipped$/m.exec(summary) ?? [];
-  assert.ok(Number(passed) >= 15, `passed: ${passed}`);
   assert.equal(Number(failed), 0);
-  assert.equal(Number(skipped), 1);
-  assert.match(summary, /^skipped:\n {2}- skeleton › INFO describes the emulated device: emulator only: the emulated board's name/m);
+  for (const suite of SUITES) assert.match(r.stdout, new RegExp(`^✔ ${suite} › `, 'm'), `${suite}: no test passed on the port`);
+  assert.ok(Number(passed) >= 30, `passed: ${passed}`);
+  // what a board survives ran: printf from JIT code, a seed host's printing EXEC, the sealed link-fault run, the limits from INFO
+  for (const name of ['emulator-faults › printf output (with %f) arrives as OUTPUT before the reply',
+    'seed-host › seed host: a function that prints, run with EXEC: only its reply',
+    'link-faults › 100 random operations at 1 % per-byte faults, sealed',
+    'limits-auth › one allocation too many: TABLE_FULL', 'overrun › one int past the end of in']) {
+    assert.ok(r.stdout.includes(`✔ ${name}`), `${name} passed`);
+  }
+  // every skip listed under its reason, each reason once
+  const skips = summary.slice(summary.indexOf('\nskipped:\n'), summary.indexOf('\nbenchmarks:\n'));
+  assert.equal(skips.match(/^ {4}- /gm)?.length, Number(skipped));
+  const reasons = skips.match(/^ {2}\S.*:$/gm) ?? [];
+  assert.equal(new Set(reasons).size, reasons.length);
+  for (const reason of reasons) assert.match(reason, /^ {2}(emulator only: .+|the device sets no byte limit .+):$/);
+  assert.match(skips, /^ {2}emulator only: a fault resets a board \(ESP-IDF's panic handler\):\n {4}- emulator-faults › illegal instruction: FAULT/m);
+  assert.match(skips, /^ {2}emulator only: the emulated board's name and buffer size:\n {4}- skeleton › INFO describes the emulated device$/m);
+  // and the benchmark table, measured on the port
+  assert.match(summary, new RegExp(`^benchmarks:\nMeasured .*, board on ${emu.port}; 5 runs`, 'm'));
+  assert.match(summary, /^\| upload 1 MiB \| [\d.]+ MB\/s/m);
+});
+
+test('without the firmware ELF, tests that call firmware functions are skipped, and the summary says why', async () => {
+  const r = await runner(['--only', 'seed-host'], { P4JIT_PORT: emu.port });
+  assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+  const summary = r.stdout.slice(r.stdout.indexOf('---- P4-JIT board test summary'));
+  assert.match(summary, /^firmware ELF\s+not given \(tests that call firmware functions are skipped\)$/m);
+  assert.match(summary, /^ {2}needs the firmware ELF: set P4JIT_FIRMWARE_ELF to the board's build:\n {4}- seed-host › seed host: a function that prints, run with EXEC/m);
+  assert.match(r.stdout, /^✔ seed-host › seed host: PING, HEAP_INFO, ALLOC, WRITE_MEM, READ_MEM, EXEC, FREE$/m);
 });
 
 test('without a port it says how to give one; an unknown suite is named', async () => {
