@@ -21,7 +21,7 @@ import { repoRoot } from '../helpers/paths.js';
  * The suites that make sense on hardware (each starts its device through test/helpers/device.ts),
  * and last the benchmarks (`npm run bench` against the port).
  */
-export const BOARD_SUITES = ['skeleton', 'raw-bounds', 'seed-host', 'corpus', 'emulator-faults', 'limits-auth', 'overrun', 'link-faults', 'bench'];
+export const BOARD_SUITES = ['skeleton', 'raw-bounds', 'seed-host', 'corpus', 'emulator-faults', 'limits-auth', 'overrun', 'link-faults', 'soak', 'bench'];
 
 interface Outcome {
   suite: string;

@@ -25,10 +25,10 @@ before(async () => { emu = await Emulator.start(); });
 after(async () => { await emu?.stop(); });
 
 /** Every board suite but the corpus (it runs the longest; its board path is the same startDevice). */
-const SUITES = ['skeleton', 'raw-bounds', 'seed-host', 'emulator-faults', 'limits-auth', 'overrun', 'link-faults', 'bench'];
+const SUITES = ['skeleton', 'raw-bounds', 'seed-host', 'emulator-faults', 'limits-auth', 'overrun', 'link-faults', 'soak', 'bench'];
 
 test('a run on the port: the suites use it, emulator-only tests are skipped with their reason, and the summary', async () => {
-  const run = runner(['--only', SUITES.join(','), '--firmware-elf', emu.image], { P4JIT_PORT: emu.port, P4JIT_FAULT_OPS: '100' });
+  const run = runner(['--only', SUITES.join(','), '--firmware-elf', emu.image], { P4JIT_PORT: emu.port, P4JIT_FAULT_OPS: '100', P4JIT_SOAK_CYCLES: '40' });
   let started = 0; // the suites must not start emulators of their own
   const watch = setInterval(() => { started = Math.max(started, qemusUnderRunner(run.pid!).length); }, 100);
   const r = await run.finally(() => clearInterval(watch));

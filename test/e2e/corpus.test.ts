@@ -25,7 +25,7 @@ import { JitSession } from '../../extension/session/jit-session.js';
 import type { CallResult, SessionSettings } from '../../extension/session/types.js';
 import { CompileError } from '../../toolchain/build.js';
 import { SignatureError } from '../../toolchain/signature.js';
-import { emulatorOnly, needsFirmwareElf, onBoard, startDevice, type DeviceUnderTest } from '../helpers/device.js';
+import { BOARD_CANNOT_STOP_CODE, emulatorOnly, FAULT_RESETS_A_BOARD, needsFirmwareElf, onBoard, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { repoRoot, scratchDir } from '../helpers/paths.js';
 
 /** Scratch folders of this file, removed at the end. */
@@ -260,7 +260,7 @@ describe('library: JitSession.run', needsFirmwareElf(), () => {
     });
   });
 
-  test('a store through NULL: fault kind, store access fault (7), address 0, and the source line', emulatorOnly('a fault resets a board (ESP-IDF\'s panic handler)'), async () => {
+  test('a store through NULL: fault kind, store access fault (7), address 0, and the source line', emulatorOnly(FAULT_RESETS_A_BOARD), async () => {
     const file = corpus('faults.c');
     const r = await session.run(file, 'store_through', ['null', '21']);
     assert.ok(r.fault);
@@ -273,7 +273,7 @@ describe('library: JitSession.run', needsFirmwareElf(), () => {
     assert.match(r.fault.message, /store access fault/);
   });
 
-  test('a function that spins forever is stopped at its time limit; the next call works', emulatorOnly('a board cannot stop running code at its time limit'), async () => {
+  test('a function that spins forever is stopped at its time limit; the next call works', emulatorOnly(BOARD_CANNOT_STOP_CODE), async () => {
     const file = corpus('faults.c');
     const r = await session.run(file, 'spin_forever', ['1'], { timeLimitMs: 100 });
     assert.ok(r.fault);
@@ -406,7 +406,7 @@ describe('CLI: p4jit run --json', needsFirmwareElf(), () => {
     assert.equal(r.stdout, '');
   });
 
-  test('a fault: exit 1, one line on stderr, the JSON fault with the source line', emulatorOnly('a fault resets a board (ESP-IDF\'s panic handler)'), async () => {
+  test('a fault: exit 1, one line on stderr, the JSON fault with the source line', emulatorOnly(FAULT_RESETS_A_BOARD), async () => {
     const file = corpus('faults.c');
     const r = await cliRun(file, 'store_through', ['null', '21']);
     assert.equal(r.exitCode, 1);
@@ -419,7 +419,7 @@ describe('CLI: p4jit run --json', needsFirmwareElf(), () => {
     assert.match(r.stderr, /store access fault .* in faults\.c:\d+/);
   });
 
-  test('a time-out with --time-limit, then the next run works', emulatorOnly('a board cannot stop running code at its time limit'), async () => {
+  test('a time-out with --time-limit, then the next run works', emulatorOnly(BOARD_CANNOT_STOP_CODE), async () => {
     const file = corpus('faults.c');
     const r = await cliRun(file, 'spin_forever', ['1'], ['--time-limit', '100']);
     assert.equal(r.exitCode, 1);

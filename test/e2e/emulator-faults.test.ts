@@ -19,7 +19,7 @@ import { Emulator } from '../../extension/emulator/launcher.js';
 import { DeviceCap, Err, MallocCap } from '../../extension/protocol/constants.js';
 import { discoverToolchain } from '../../toolchain/discover.js';
 import { loadCode } from '../../toolchain/loader.js';
-import { emulatorOnly, needsFirmwareElf, startDevice, type DeviceUnderTest } from '../helpers/device.js';
+import { BOARD_CANNOT_STOP_CODE, emulatorOnly, FAULT_RESETS_A_BOARD, needsFirmwareElf, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { scratchDir } from '../helpers/paths.js';
 
 const CODE_CAPS = MallocCap.EXEC | MallocCap.SPIRAM | MallocCap['8BIT'];
@@ -75,9 +75,9 @@ const SURVIVORS: { name: string; code: number[] }[] = [
   { name: 'returns with an invalid rounding mode', code: [0x0e000293, 0x00329073, LI_A0_42, RET] },
 ];
 
-const RESETS_A_BOARD = emulatorOnly('a fault resets a board (ESP-IDF\'s panic handler)');
+const RESETS_A_BOARD = emulatorOnly(FAULT_RESETS_A_BOARD);
 const NO_RESTORE_ON_A_BOARD = emulatorOnly('the ESP-IDF port restores no registers after a call: broken sp/gp/tp/FPU state crash a board');
-const NO_LIMIT_ON_A_BOARD = emulatorOnly('a board cannot stop a running call (its time limit only warns)');
+const NO_LIMIT_ON_A_BOARD = emulatorOnly(BOARD_CANNOT_STOP_CODE);
 
 describe('faults and runaway code on the emulated ESP32-P4 (virtio link)', () => {
   let emu: DeviceUnderTest;

@@ -20,7 +20,7 @@ import { SerialTransport } from '../../extension/device/transport.js';
 import { Cmd, DeviceCap, Err, errName, MallocCap } from '../../extension/protocol/constants.js';
 import { u32s } from '../../extension/protocol/payloads.js';
 import { JitSession } from '../../extension/session/jit-session.js';
-import { emulatorOnly, startDevice, type DeviceUnderTest } from '../helpers/device.js';
+import { BOARD_CANNOT_STOP_CODE, emulatorOnly, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { RecordingLink } from '../helpers/fault-link.js';
 import { fixture, repoRoot, scratchDir } from '../helpers/paths.js';
 
@@ -95,7 +95,7 @@ describe('limits', () => {
   });
 
   test('a call running past the default limit: TIMEOUT with the limit and where it stopped; the device goes on',
-    emulatorOnly('a board cannot stop a running call (its time limit only warns)'), async () => {
+    emulatorOnly(BOARD_CANNOT_STOP_CODE), async () => {
     const spin = await session.load(FAULTS_C, 'spin_forever');
     const slots = Buffer.alloc(8);
     await assert.rejects(client.call(spin.entry, slots), refusedWith(Err.TIMEOUT, /exceeded its time limit.*stopped at pc 0x[0-9a-f]+.*time limit 300 ms/));

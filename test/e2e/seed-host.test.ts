@@ -18,7 +18,7 @@ import { compileObject, ENTRY_SYMBOL, linkAt, PLACEHOLDER_BASE, type BuildOption
 import { discoverToolchain } from '../../toolchain/discover.js';
 import { findSymbol } from '../../toolchain/elf.js';
 import { loadCode } from '../../toolchain/loader.js';
-import { emulatorOnly, needsFirmwareElf, startDevice, type DeviceUnderTest } from '../helpers/device.js';
+import { BOARD_CANNOT_STOP_CODE, emulatorOnly, FAULT_RESETS_A_BOARD, needsFirmwareElf, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { scratchDir } from '../helpers/paths.js';
 
 // ---- the seed's tables, transcribed ----
@@ -205,7 +205,7 @@ test('seed host: a function that prints, run with EXEC: only its reply; the text
 });
 
 test('seed host: a function that faults or runs too long: error 8 or 9 as one code; the detail on request',
-  emulatorOnly('a fault resets a board (ESP-IDF\'s panic handler) and a board cannot stop a runaway call'), async () => {
+  emulatorOnly(`${FAULT_RESETS_A_BOARD}, and ${BOARD_CANNOT_STOP_CODE}`), async () => {
   const f = await host.load('#include <stdint.h>\nint __p4jit_entry(void) { return *(volatile int *)(uintptr_t)0xF0000000u; }\n', build, 'faulter');
   const exec = await host.transact(CMD.EXEC, le32(f.entry));
   assert.deepEqual([exec.flags, rd32(exec.payload, 0)], [0x02, 8]);

@@ -3,7 +3,8 @@
  * writes the argument arena and reads the changed array back) through a JitSession. The device
  * heap must come back to exactly where it started with nothing allocated, and the host's memory
  * must not grow with N. N comes from P4JIT_SOAK_CYCLES (default: a count that runs in well under
- * a minute here).
+ * a minute here). On a board (npm run test:board) it also exercises the cache maintenance of code
+ * loaded again and again into freed memory.
  */
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
@@ -11,9 +12,9 @@ import { runInNewContext } from 'node:vm';
 import { after, before, test } from 'node:test';
 
 import type { DeviceClient } from '../../extension/device/client.js';
-import { Emulator } from '../../extension/emulator/launcher.js';
 import { MallocCap } from '../../extension/protocol/constants.js';
 import { JitSession } from '../../extension/session/jit-session.js';
+import { startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { fixture, scratchDir } from '../helpers/paths.js';
 
 const CYCLES = Number(process.env.P4JIT_SOAK_CYCLES ?? 150);
@@ -36,11 +37,11 @@ function collector(): (() => void) | undefined {
   }
 }
 
-let emu: Emulator;
+let emu: DeviceUnderTest;
 let client: DeviceClient;
 
 before(async () => {
-  emu = await Emulator.start();
+  emu = await startDevice();
   client = await emu.connect();
 });
 

@@ -42,6 +42,10 @@ export function emulatorOnly(reason: string): { skip: string | false } {
   return { skip: onBoard ? `emulator only: ${reason}` : false };
 }
 
+/** Why the tests that fault or run away are the emulator's (one wording, so the summary lists each once). */
+export const FAULT_RESETS_A_BOARD = 'a fault resets a board (ESP-IDF\'s panic handler)';
+export const BOARD_CANNOT_STOP_CODE = 'a board cannot stop running code at its time limit (it only warns)';
+
 /** Test options: skipped on a board run without P4JIT_FIRMWARE_ELF. */
 export function needsFirmwareElf(): { skip: string | false } {
   return { skip: onBoard && !BOARD_ELF ? 'needs the firmware ELF: set P4JIT_FIRMWARE_ELF to the board\'s build' : false };
