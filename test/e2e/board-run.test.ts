@@ -78,9 +78,9 @@ test('without a port it says how to give one; an unknown suite is named', async 
   const none = await runner([]);
   assert.equal(none.exitCode, 2);
   assert.match(none.stderr, /give the board's port: npm run test:board -- --port \/dev\/ttyACM0 \(or set P4JIT_PORT\)/);
-  const bad = await runner(['--port', emu.port, '--only', 'soak']);
+  const bad = await runner(['--port', emu.port, '--only', 'device-loss']);
   assert.equal(bad.exitCode, 2);
-  assert.match(bad.stderr, /no board suite soak \(known: skeleton, /);
+  assert.match(bad.stderr, /no board suite device-loss \(known: skeleton, /);
 });
 
 /** QEMU processes anywhere under the runner (its suites run in processes of their own). */
