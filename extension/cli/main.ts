@@ -117,7 +117,8 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues, signal?:
           `buffers    max payload ${info.maxPayload} bytes, ${info.maxArgs} argument slots, cache line ${info.cacheLine || 'none'}`,
           `limits     ${info.maxAllocs} allocations, ${info.maxAllocBytes || 'no'} byte limit, calls ${info.defaultCallMs} ms (max ${info.maxCallMs} ms)`,
           `last fault ${info.lastFault ? `mcause ${info.lastFault.mcause} at ${hex(info.lastFault.mepc)} (call ${hex(info.lastFault.entry)})` : 'none'}`,
-          `link       ${h.client.sealed ? 'SEALED frames (CRC-32, sequence numbers)' : "the seed's 16-bit checksum only"}`,
+          `link       ${h.client.inSession ? 'SESSION frames (a MAC under this session\'s key, counters)'
+            : h.client.sealed ? 'SEALED frames (CRC-32, sequence numbers)' : "the seed's 16-bit checksum only"}`,
           `auth       ${!h.client.has(DeviceCap.AuthRequired) ? 'none: the device runs unprotected'
             : h.client.has(DeviceCap.Authenticated) ? 'required; this host is authenticated' : 'required; not authenticated (give the secret for other commands)'}`,
         ].join('\n'));

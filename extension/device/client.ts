@@ -9,12 +9,15 @@
  *   LIST_ALLOCS, AUTH_CHALLENGE). ALLOC, FREE, EXEC, CALL and AUTH_RESPONSE whose reply is lost
  *   fail: the device may have executed them, and only the caller can reconcile (LIST_ALLOCS).
  * - Requests are SEALED (CRC-32 and a sequence number) when the device offers it.
+ * - Once authenticated with a device that offers sessions, requests travel in SESSION frames:
+ *   a counter and a MAC under a key from the challenge exchange, which no other program can forge.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
-import { ALL_FEATURES, Cmd, cmdName, DeviceCap, Err, Flag, PROTOCOL_VERSION, SEAL_OVERHEAD } from '../protocol/constants.js';
+import { ALL_FEATURES, Cmd, cmdName, DeviceCap, Err, Flag, HOST_NONCE_SIZE, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { canSeal } from '../protocol/seal.js';
+import { sessionKey } from '../protocol/session.js';
 import {
   INFO_SIZE, parseAllocList, parseCallReply, parseHeapInfo, parseInfo, u32s,
   type AllocEntry, type CallReply, type DeviceInfo, type HeapInfo,
@@ -217,7 +220,7 @@ export class DeviceClient extends EventEmitter {
    * between frames, never inside one, so the link stays in step.
    */
   async write(addr: number, data: Uint8Array, opts: RequestOptions = {}): Promise<void> {
-    const chunk = this.maxPayload - 4 - (this.link.sealing ? SEAL_OVERHEAD : 0);
+    const chunk = this.maxPayload - 4 - this.link.overhead;
     const { signal, ...frameOpts } = opts;
     let off = 0;
     do {
@@ -286,10 +289,19 @@ export class DeviceClient extends EventEmitter {
    * HMAC-SHA256(secret, device nonce).
    */
   async authenticate(secret: string | Buffer): Promise<void> {
+    this.link.session = null; // a new authentication starts outside any earlier session
     const nonce = await this.command(Cmd.AuthChallenge, EMPTY, {}, exactLength('AUTH_CHALLENGE', 32));
     const mac = createHmac('sha256', secret).update(nonce).digest();
-    await this.command(Cmd.AuthResponse, mac, {}, exactLength('AUTH_RESPONSE', 4));
+    // a device with sessions binds what follows to a key only this host and the device know
+    const hostNonce = this.has(DeviceCap.Session) ? randomBytes(HOST_NONCE_SIZE) : EMPTY;
+    await this.command(Cmd.AuthResponse, Buffer.concat([mac, hostNonce]), {}, exactLength('AUTH_RESPONSE', 4));
+    if (hostNonce.length) this.link.session = { key: sessionKey(secret, nonce, hostNonce), counter: 0 };
     if (this.info) this.info = await this.readInfo();
+  }
+
+  /** Requests travel in an authenticated session (SESSION frames), which no other program can join. */
+  get inSession(): boolean {
+    return this.link.session !== null;
   }
 
   async readInfo(): Promise<DeviceInfo> {
@@ -310,6 +322,7 @@ export class DeviceClient extends EventEmitter {
    */
   private async logout(): Promise<void> {
     await this.command(Cmd.AuthEnd, EMPTY, { timeoutMs: 500 }, exactLength('AUTH_END', 4));
+    this.link.session = null;
   }
 
   /**
@@ -371,7 +384,7 @@ export class DeviceClient extends EventEmitter {
     try {
       if (!answered) await this.link.resync(budget);
       answered = true;
-      now = parseInfo(await this.exchange(Cmd.Info, EMPTY, {}));
+      now = parseInfo(await this.exchange(Cmd.Info, EMPTY, {}, true));
     } catch (probe) {
       // stopped answering: not one byte back to several PINGs (a damaged link still sends some)
       const silent = !answered && this.link.lastHeardAt < probeStart;
@@ -383,11 +396,12 @@ export class DeviceClient extends EventEmitter {
     if (now.bootId === known) return e;
     // a second reading must agree: a damaged reply that slipped past the 16-bit sum proves nothing
     try {
-      if (parseInfo(await this.exchange(Cmd.Info, EMPTY, {})).bootId !== now.bootId) return e;
+      if (parseInfo(await this.exchange(Cmd.Info, EMPTY, {}, true)).bootId !== now.bootId) return e;
     } catch {
       return e;
     }
     this.info = now;
+    this.link.session = null; // gone with the restart
     const err = new DeviceRestartedError(cmd, now.resetReason, e);
     this.emit('restarted', err);
     return err;
@@ -402,14 +416,15 @@ export class DeviceClient extends EventEmitter {
   /** The device refused the frame itself (it arrived damaged), so the command did not run. */
   private notExecuted(cmd: number, payload: Buffer, code: number): boolean {
     if (code === Err.CHECKSUM) return true;
-    const fits = this.maxPayload - (this.link.sealing ? SEAL_OVERHEAD : 0);
+    const fits = this.maxPayload - this.link.overhead;
     if (code !== Err.PAYLOAD_TOO_LARGE || payload.length > fits) return false;
     // READ_MEM answers PAYLOAD_TOO_LARGE for a size above the maximum: a real refusal
     return !(cmd === Cmd.ReadMem && payload.length === 8 && payload.readUInt32LE(4) > this.maxPayload);
   }
 
-  private async exchange(cmd: number, payload: Buffer, opts: RequestOptions): Promise<Buffer> {
-    const frame = await this.link.roundTrip(cmd, payload, opts.timeoutMs ?? this.timeoutMs, opts.signal);
+  /** One round trip; `outside` the session for the boot id of a device that may have restarted. */
+  private async exchange(cmd: number, payload: Buffer, opts: RequestOptions, outside = false): Promise<Buffer> {
+    const frame = await this.link.roundTrip(cmd, payload, opts.timeoutMs ?? this.timeoutMs, opts.signal, outside);
     if (frame.flags === Flag.Error) {
       if (frame.payload.length < 4) throw new ProtocolError(`${cmdLabel(cmd)}: error reply without an error code`);
       const code = frame.payload.readUInt32LE(0);

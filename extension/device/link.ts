@@ -14,12 +14,16 @@
  *   CRC-32 over the whole frame and a sequence byte. The seed's 16-bit byte sum alone lets two
  *   changes in one frame cancel out, or a frame shifted by a lost and a doubled byte keep its sum
  *   (test/e2e/link-faults.test.ts measures both modes).
+ * - Once authenticated with a device that offers sessions, every request and reply is a SESSION
+ *   frame instead: a counter and a MAC under the session key, so neither a damaged frame nor one
+ *   from another program on the port is taken as the session's.
  */
 import { randomBytes } from 'node:crypto';
 
 import { encodeFrame, FrameDecoder, type Frame } from '../protocol/codec.js';
-import { Cmd, cmdName, Err, Flag } from '../protocol/constants.js';
+import { Cmd, cmdName, Err, Flag, SEAL_OVERHEAD, SESSION_OVERHEAD } from '../protocol/constants.js';
 import { encodeSealed, isPlainSealedRefusal, unseal } from '../protocol/seal.js';
+import { encodeSession, isPlainSessionRefusal, openSession } from '../protocol/session.js';
 import { DisconnectedError, ProtocolError, TimeoutError } from './errors.js';
 import type { Transport } from './transport.js';
 
@@ -45,7 +49,7 @@ export interface LinkStats {
 
 /** Who is waiting for the device: a request (strict), or a resynchronising PING. */
 type Waiter =
-  | { kind: 'request'; cmd: number; seq?: number; echo?: Buffer; settle(r: Frame | Error): void }
+  | { kind: 'request'; cmd: number; seq?: number; counter?: number; echo?: Buffer; settle(r: Frame | Error): void }
   | { kind: 'resync'; nonce: Buffer; settle(r: 'ok' | 'damaged' | 'silent' | Error): void };
 
 /**
@@ -70,6 +74,8 @@ export class Link {
   private seq = 0;
   /** Requests go out SEALED (set once INFO shows the device can). */
   sealing = false;
+  /** The authenticated session: requests go out in SESSION frames MACed with its key. */
+  session: { key: Buffer; counter: number } | null = null;
   readonly stats: LinkStats = { requests: 0, staleFrames: 0, badFrames: 0, strayBytes: 0, resyncs: 0, retries: 0, nudges: 0, sealed: 0 };
 
   constructor(
@@ -104,12 +110,23 @@ export class Link {
     this.closedError ??= new DisconnectedError('the connection was closed');
   }
 
-  /** Sends one request and waits for its reply frame (sealed ones arrive opened). */
-  roundTrip(cmd: number, payload: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Frame> {
+  /** Bytes a request's wrapping adds to its payload (SEALED or SESSION). */
+  get overhead(): number {
+    return this.session ? SESSION_OVERHEAD : this.sealing ? SEAL_OVERHEAD : 0;
+  }
+
+  /**
+   * Sends one request and waits for its reply frame (sealed ones arrive opened). `outside` sends
+   * it outside the session (only PING and INFO work so: e.g. reading the boot id of a device that
+   * may have restarted and forgotten the session).
+   */
+  roundTrip(cmd: number, payload: Buffer, timeoutMs: number, signal?: AbortSignal, outside = false): Promise<Frame> {
     if (this.closedError) return Promise.reject(this.closedError);
     this.stats.requests++;
     this.decoder.reset(); // bytes left from before answer nothing we are about to ask
-    const seq = this.sealing ? (this.seq = (this.seq + 1) & 0xff) : undefined;
+    const session = outside ? null : this.session;
+    const seq = this.sealing || session ? (this.seq = (this.seq + 1) & 0xff) : undefined;
+    const counter = session ? ++session.counter : undefined;
     return new Promise<Frame>((resolve, reject) => {
       const settle = (r: Frame | Error) => {
         if (this.waiter !== waiter) return;
@@ -125,7 +142,7 @@ export class Link {
           resolve(r);
         }
       };
-      const waiter: Waiter = { kind: 'request', cmd, seq, echo: cmd === Cmd.Ping ? payload : undefined, settle };
+      const waiter: Waiter = { kind: 'request', cmd, seq, counter, echo: cmd === Cmd.Ping ? payload : undefined, settle };
       const timer = setTimeout(() => settle(new TimeoutError(`no reply to ${cmdName(cmd)} within ${timeoutMs} ms`)), timeoutMs);
       const onAbort = () => settle(new TimeoutError(`${cmdName(cmd)} cancelled`));
       const nudge = this.nudgeLater(waiter);
@@ -133,7 +150,8 @@ export class Link {
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort);
       if (seq !== undefined) this.stats.sealed++;
-      this.send(seq === undefined ? encodeFrame(cmd, Flag.Request, payload) : encodeSealed(cmd, seq, payload), settle);
+      this.send(session ? encodeSession(session.key, cmd, seq!, counter!, payload)
+        : seq === undefined ? encodeFrame(cmd, Flag.Request, payload) : encodeSealed(cmd, seq, payload), settle);
     });
   }
 
@@ -246,6 +264,7 @@ export class Link {
     }
     let f = raw;
     let seq: number | undefined;
+    let counter: number | undefined;
     if (raw.cmd === Cmd.Sealed && !isPlainSealedRefusal(raw)) {
       const opened = unseal(raw);
       if (!opened.ok) {
@@ -254,11 +273,24 @@ export class Link {
         return;
       }
       ({ frame: f, seq } = opened);
+    } else if (raw.cmd === Cmd.Session && !isPlainSessionRefusal(raw)) {
+      if (!this.session) {
+        this.stats.staleFrames++; // a late reply of a session that has ended
+        return;
+      }
+      const opened = openSession(this.session.key, raw);
+      if (!opened.ok) {
+        this.stats.badFrames++;
+        this.onDamage(opened.why);
+        return;
+      }
+      ({ frame: f, seq, counter } = opened);
     }
     const w = this.waiter;
     if (f.cmd === Cmd.Output && f.flags === Flag.Ok) {
       // once sealing, only output sealed with the running call's number is the call's own
-      if (this.sealing && (seq === undefined || w?.kind !== 'request' || w.seq !== seq)) this.stats.staleFrames++;
+      const own = w?.kind === 'request' && (w.counter !== undefined ? w.counter === counter : w.seq === seq);
+      if ((this.sealing || this.session) && (seq === undefined || !own)) this.stats.staleFrames++;
       else this.events.output(f.payload.toString('utf8'));
       return;
     }
@@ -272,17 +304,21 @@ export class Link {
       else this.stats.staleFrames++; // drained: a late reply to an earlier request
       return;
     }
-    if (w.seq !== undefined && seq !== undefined && seq !== w.seq) {
+    if ((w.seq !== undefined && seq !== undefined && seq !== w.seq) || (w.counter !== undefined && counter !== undefined && counter !== w.counter)) {
       this.stats.staleFrames++; // a late reply to an earlier request, told apart by its number
       return;
     }
     const code = f.flags === Flag.Error && f.payload.length >= 4 ? f.payload.readUInt32LE(0) : -1;
-    // a damaged request can reach the device with its command byte changed: still our refusal
-    const refusal = f.cmd !== w.cmd && seq === undefined && (code === Err.CHECKSUM || code === Err.PAYLOAD_TOO_LARGE);
+    // a damaged request can reach the device with its command byte changed: still our refusal;
+    // so is a SESSION frame whose MAC did not match (CHECKSUM) or a session the device no longer has
+    const refusal = f.cmd !== w.cmd && seq === undefined &&
+      (code === Err.CHECKSUM || code === Err.PAYLOAD_TOO_LARGE || (w.counter !== undefined && f.cmd === Cmd.Session && code === Err.NOT_AUTHENTICATED));
     if (f.flags !== Flag.Ok && f.flags !== Flag.Error) {
       w.settle(new ProtocolError(`a ${cmdName(f.cmd)} frame with unknown flags 0x${f.flags.toString(16)}`));
     } else if (refusal) {
       w.settle({ ...f, cmd: w.cmd });
+    } else if (w.counter !== undefined && counter === undefined) {
+      w.settle(new ProtocolError(`a ${cmdName(f.cmd)} reply outside the session while waiting for the ${cmdName(w.cmd)} reply in it`));
     } else if (w.seq !== undefined && seq === undefined) {
       w.settle(new ProtocolError(`an unsealed ${cmdName(f.cmd)} reply while waiting for the sealed ${cmdName(w.cmd)} reply`));
     } else if (f.cmd !== w.cmd) {

@@ -12,6 +12,12 @@ export const PROTOCOL_VERSION = 2;
 export const SEAL_HEADER_SIZE = 4;
 export const SEAL_CRC_SIZE = 4;
 export const SEAL_OVERHEAD = SEAL_HEADER_SIZE + SEAL_CRC_SIZE;
+/** SESSION payload: inner command, sequence byte, two zero bytes, counter u32 ... a 16-byte MAC. */
+export const SESSION_HEADER_SIZE = 8;
+export const SESSION_TAG_SIZE = 16;
+export const SESSION_OVERHEAD = SESSION_HEADER_SIZE + SESSION_TAG_SIZE;
+/** The host's nonce that may follow AUTH_RESPONSE's MAC (it goes into the session key). */
+export const HOST_NONCE_SIZE = 16;
 
 export const Flag = { Request: 0x00, Ok: 0x01, Error: 0x02 } as const;
 
@@ -33,6 +39,7 @@ export const Cmd = {
   AuthResponse: 0x61,
   AuthEnd: 0x62,
   Sealed: 0x70,
+  Session: 0x71,
 } as const;
 
 export const Err = {
@@ -119,6 +126,8 @@ export const DeviceCap = {
   Sealed: 1 << 8,
   /** The device answers with the seed's frames only until the host asks for more (FEATURES). */
   Features: 1 << 9,
+  /** Once authenticated, protected requests come only in SESSION frames MACed with the session key. */
+  Session: 1 << 10,
 } as const;
 
 /** FEATURES bits: extended replies a host asks for (every P4-JIT host asks for all). */

@@ -14,7 +14,8 @@ const crc32: ((data: Uint8Array, value?: number) => number) | undefined = (zlib 
 
 export const canSeal = typeof crc32 === 'function';
 
-function header(cmd: number, flags: number, length: number): Buffer {
+/** A frame's 8-byte header, which the CRC (and a SESSION frame's MAC) covers too. */
+export function header(cmd: number, flags: number, length: number): Buffer {
   const h = Buffer.alloc(HEADER_SIZE);
   h[0] = MAGIC0;
   h[1] = MAGIC1;
