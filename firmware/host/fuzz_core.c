@@ -109,16 +109,18 @@ static bool known_command(uint8_t cmd)
     case JIT_CMD_PING: case JIT_CMD_INFO: case JIT_CMD_ALLOC: case JIT_CMD_FREE:
     case JIT_CMD_WRITE_MEM: case JIT_CMD_READ_MEM: case JIT_CMD_EXEC: case JIT_CMD_CALL:
     case JIT_CMD_HEAP_INFO: case JIT_CMD_LIST_ALLOCS: case JIT_CMD_AUTH_CHALLENGE:
-    case JIT_CMD_AUTH_RESPONSE: case JIT_CMD_AUTH_END: case JIT_CMD_SEALED: case JIT_CMD_FEATURES:
-    case JIT_CMD_LAST_FAULT: return true;
+    case JIT_CMD_AUTH_RESPONSE: case JIT_CMD_AUTH_END: case JIT_CMD_SEALED: case JIT_CMD_SESSION:
+    case JIT_CMD_FEATURES: case JIT_CMD_LAST_FAULT: return true;
     default: return false;
     }
 }
 
-static bool open_command(uint8_t cmd)
+/* Answered whoever asks; during a session AUTH_END only inside it (no one else may end it) */
+static bool open_command(uint8_t cmd, bool session)
 {
     return cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_FEATURES || cmd == JIT_CMD_AUTH_CHALLENGE ||
-           cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_END || cmd == JIT_CMD_SEALED;
+           cmd == JIT_CMD_AUTH_RESPONSE || (cmd == JIT_CMD_AUTH_END && !session) || cmd == JIT_CMD_SEALED ||
+           cmd == JIT_CMD_SESSION;
 }
 
 static int region_of(uint32_t addr)
@@ -132,7 +134,7 @@ static int region_of(uint32_t addr)
 }
 
 /* An error reply: a code this command can give, with the detail that code carries. */
-static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authenticated, bool detail)
+static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authenticated, bool session, bool detail)
 {
     INVARIANT(len >= 4);
     uint32_t code = rd32(p);
@@ -140,7 +142,10 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
     switch (code) {
     case JIT_ERR_CHECKSUM: case JIT_ERR_PAYLOAD_TOO_LARGE: break;
     case JIT_ERR_UNKNOWN_CMD: INVARIANT(!known_command(cmd)); break;
-    case JIT_ERR_NOT_AUTHENTICATED: INVARIANT(!authenticated && !open_command(cmd)); break;
+    case JIT_ERR_NOT_AUTHENTICATED:
+        /* SESSION itself: no session, or a spent counter (a replay) */
+        INVARIANT(cmd == JIT_CMD_SESSION || (!authenticated && !open_command(cmd, session)));
+        break;
     case JIT_ERR_BAD_LENGTH: INVARIANT(known_command(cmd) && cmd != JIT_CMD_PING); break;
     case JIT_ERR_NOT_ALLOCATED:
         INVARIANT(cmd == JIT_CMD_FREE || cmd == JIT_CMD_WRITE_MEM || cmd == JIT_CMD_READ_MEM);
@@ -148,7 +153,7 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
     case JIT_ERR_NOT_EXECUTABLE: case JIT_ERR_FAULT: case JIT_ERR_TIMEOUT: case JIT_ERR_OVERRUN:
         INVARIANT(call);
         break;
-    case JIT_ERR_BAD_ARGUMENT: INVARIANT(cmd == JIT_CMD_CALL || cmd == JIT_CMD_SEALED); break;
+    case JIT_ERR_BAD_ARGUMENT: INVARIANT(cmd == JIT_CMD_CALL || cmd == JIT_CMD_SEALED || cmd == JIT_CMD_SESSION); break;
     case JIT_ERR_AUTH_FAILED: INVARIANT(cmd == JIT_CMD_AUTH_RESPONSE); break;
     case JIT_ERR_RATE_LIMITED:
         INVARIANT(cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_CHALLENGE);
@@ -160,15 +165,15 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
     INVARIANT(len == want || (code == JIT_ERR_OVERRUN && len == 4 + record) ||
               ((code == JIT_ERR_FAULT || code == JIT_ERR_TIMEOUT) && len == want + record));
     if (code != JIT_ERR_CHECKSUM && code != JIT_ERR_PAYLOAD_TOO_LARGE) {
-        INVARIANT(code == JIT_ERR_NOT_AUTHENTICATED || authenticated || open_command(cmd));
+        INVARIANT(code == JIT_ERR_NOT_AUTHENTICATED || authenticated || open_command(cmd, session));
     }
 }
 
 /* An OK reply: the layout its command promises. */
-static void check_ok(uint8_t cmd, const uint8_t *p, uint32_t len, uint32_t max_payload, bool authenticated)
+static void check_ok(uint8_t cmd, const uint8_t *p, uint32_t len, uint32_t max_payload, bool authenticated, bool session)
 {
-    INVARIANT((known_command(cmd) && cmd != JIT_CMD_SEALED) || cmd == JIT_CMD_OUTPUT);
-    INVARIANT(authenticated || open_command(cmd) || cmd == JIT_CMD_OUTPUT);
+    INVARIANT((known_command(cmd) && cmd != JIT_CMD_SEALED && cmd != JIT_CMD_SESSION) || cmd == JIT_CMD_OUTPUT);
+    INVARIANT(authenticated || open_command(cmd, session) || cmd == JIT_CMD_OUTPUT);
     switch (cmd) {
     case JIT_CMD_PING: case JIT_CMD_READ_MEM: INVARIANT(len <= max_payload); break;
     case JIT_CMD_INFO: INVARIANT(len == JIT_INFO_SIZE && rd32(p) == JIT_PROTOCOL_VERSION); break;
@@ -212,6 +217,7 @@ static size_t check_output(void)
     size_t len, at = 0, replies = 0;
     const uint8_t *b = host_port_output(&len);
     bool authenticated = !(s_options & FUZZ_OPT_AUTH);
+    bool session = false; /* authenticated with a secret: protected requests only in SESSION frames */
     bool output_pending = false;
     uint32_t features = 0; /* what the host asked for (FEATURES), forgotten by AUTH_END */
     int output_seq = -1; /* sequence number of the pending OUTPUT, -1 when it was plain */
@@ -232,7 +238,17 @@ static size_t check_output(void)
         at += JIT_HEADER_SIZE + (size_t)plen + JIT_CHECKSUM_SIZE;
         /* SEALED with 4 bytes is a plain refusal of a damaged or short one; else it is sealed */
         int seq = -1;
-        if (cmd == JIT_CMD_SEALED && !(flags == JIT_FLAG_ERROR && plen == 4)) {
+        bool in_session = false;
+        if (cmd == JIT_CMD_SESSION && !(flags == JIT_FLAG_ERROR && plen == 4)) {
+            /* a reply in the session (its MAC: test_session.c; the fuzzer cannot forge one) */
+            INVARIANT(session && plen >= JIT_SESSION_OVERHEAD);
+            INVARIANT(p[2] == 0 && p[3] == 0);
+            in_session = true;
+            seq = p[1];
+            cmd = p[0];
+            plen -= JIT_SESSION_OVERHEAD;
+            p += JIT_SESSION_HEADER_SIZE;
+        } else if (cmd == JIT_CMD_SEALED && !(flags == JIT_FLAG_ERROR && plen == 4)) {
             INVARIANT(plen >= JIT_SEAL_OVERHEAD);
             uint32_t body = plen - JIT_SEAL_CRC_SIZE;
             INVARIANT(jit_crc32(0, p - JIT_HEADER_SIZE, JIT_HEADER_SIZE + (size_t)body) == rd32(p + body));
@@ -254,18 +270,21 @@ static size_t check_output(void)
             output_pending = false;
             replies++;
         }
+        bool allowed = session ? in_session : authenticated;
         if (flags == JIT_FLAG_OK) {
-            check_ok(cmd, p, plen, max_payload, authenticated);
+            check_ok(cmd, p, plen, max_payload, allowed, session && !in_session);
             if (cmd == JIT_CMD_AUTH_RESPONSE) {
                 authenticated = true;
+                session = (s_options & FUZZ_OPT_AUTH) != 0;
             } else if (cmd == JIT_CMD_AUTH_END) {
                 authenticated = !(s_options & FUZZ_OPT_AUTH);
+                session = false;
                 features = 0;
             } else if (cmd == JIT_CMD_FEATURES) {
                 features = rd32(p);
             }
         } else {
-            check_error(cmd, p, plen, authenticated, (features & JIT_FEATURE_ERROR_DETAIL) != 0);
+            check_error(cmd, p, plen, allowed, session && !in_session, (features & JIT_FEATURE_ERROR_DETAIL) != 0);
         }
     }
     INVARIANT(!output_pending);

@@ -164,6 +164,45 @@ static void authenticate(void)
     req(JIT_CMD_AUTH_RESPONSE, mac, 32);
 }
 
+/* Authenticates with a host nonce; *key gets the session key the device derived too. */
+static void start_session(uint8_t key[32])
+{
+    const uint8_t *nonce = req(JIT_CMD_AUTH_CHALLENGE, NULL, 0);
+    uint8_t resp[32 + JIT_HOST_NONCE_SIZE], msg[13 + 32 + JIT_HOST_NONCE_SIZE];
+    memcpy(msg, "p4jit-session", 13);
+    memcpy(msg + 13, nonce, 32);
+    jit_hmac_sha256((const uint8_t *)FUZZ_SECRET, strlen(FUZZ_SECRET), nonce, 32, resp);
+    for (unsigned i = 0; i < JIT_HOST_NONCE_SIZE; i++) {
+        resp[32 + i] = (uint8_t)(0x40 + i);
+    }
+    memcpy(msg + 45, resp + 32, JIT_HOST_NONCE_SIZE);
+    jit_hmac_sha256((const uint8_t *)FUZZ_SECRET, strlen(FUZZ_SECRET), msg, sizeof msg, key);
+    req(JIT_CMD_AUTH_RESPONSE, resp, sizeof resp);
+}
+
+/* A request in the session: counter and MAC under key (docs/protocol.md, SESSION). */
+static const uint8_t *in_session(const uint8_t key[32], uint32_t counter, uint8_t cmd, const void *payload, uint32_t len)
+{
+    static uint8_t body[SEED_MAX];
+    uint32_t outer = len + JIT_SESSION_OVERHEAD;
+    uint8_t head[JIT_HEADER_SIZE] = {JIT_MAGIC0, JIT_MAGIC1, JIT_CMD_SESSION, JIT_FLAG_REQUEST}, tag[32];
+    put32(head + 4, outer);
+    memset(body, 0, JIT_SESSION_HEADER_SIZE);
+    body[0] = cmd;
+    body[1] = (uint8_t)counter;
+    put32(body + 4, counter);
+    if (len) {
+        memcpy(body + JIT_SESSION_HEADER_SIZE, payload, len);
+    }
+    jit_hmac_t h;
+    jit_hmac_begin(&h, key, 32);
+    jit_hmac_update(&h, head, sizeof head);
+    jit_hmac_update(&h, body, JIT_SESSION_HEADER_SIZE + (size_t)len);
+    jit_hmac_end(&h, tag);
+    memcpy(body + JIT_SESSION_HEADER_SIZE + len, tag, JIT_SESSION_TAG_SIZE);
+    return frame(JIT_CMD_SESSION, JIT_FLAG_REQUEST, body, outer);
+}
+
 static void finish(const char *name)
 {
     LLVMFuzzerTestOneInput(s_seed, s_len); /* aborts if the seed breaks an invariant */
@@ -287,6 +326,26 @@ static void auth_seeds(void)
     alloc(64, 0, 0);
     req(JIT_CMD_INFO, NULL, 0);
     finish("auth_ok");
+
+    /* a session: its own requests run, anyone else's (plain, sealed, replayed) do not */
+    begin(FUZZ_OPT_AUTH | OPT_PAYLOAD(1));
+    uint8_t key[32], a[12] = {64};
+    start_session(key);
+    in_session(key, 1, JIT_CMD_HEAP_INFO, NULL, 0);
+    const uint8_t *r = in_session(key, 2, JIT_CMD_ALLOC, a, 12);
+    uint32_t addr = r ? get32(r + JIT_SESSION_HEADER_SIZE) : 0;
+    req(JIT_CMD_LIST_ALLOCS, NULL, 0);
+    addr_cmd(JIT_CMD_FREE, addr);
+    req(JIT_CMD_AUTH_END, NULL, 0);
+    in_session(key, 2, JIT_CMD_LIST_ALLOCS, NULL, 0); /* a spent counter */
+    in_session(key, 3, JIT_CMD_SESSION, NULL, 0);      /* nested */
+    in_session(key, 4, JIT_CMD_INFO, NULL, 0);
+    uint8_t f[4];
+    put32(f, addr);
+    in_session(key, 5, JIT_CMD_FREE, f, 4);
+    in_session(key, 6, JIT_CMD_AUTH_END, NULL, 0);
+    in_session(key, 7, JIT_CMD_HEAP_INFO, NULL, 0); /* ended */
+    finish("auth_session");
 
     begin(FUZZ_OPT_AUTH | OPT_PAYLOAD(1));
     uint8_t wrong[32] = {0};

@@ -10,9 +10,9 @@
 #include "test_util.h"
 
 extern const test_case_t memory_tests[], exec_tests[], auth_tests[], seal_tests[], guard_tests[],
-    feature_tests[];
+    feature_tests[], session_tests[];
 extern const size_t memory_test_count, exec_test_count, auth_test_count, seal_test_count, guard_test_count,
-    feature_test_count;
+    feature_test_count, session_test_count;
 
 static const uint8_t PING_REQ[] = {0xa5, 0x5a, 0x01, 0x00, 0x04, 0x00, 0x00, 0x00,
                                    0xca, 0xfe, 0xba, 0xbe, 0x44, 0x04};
@@ -353,9 +353,9 @@ static const test_case_t parser_tests[] = {
 int main(void)
 {
     const test_case_t *const groups[] = {parser_tests, memory_tests, exec_tests, auth_tests, seal_tests, guard_tests,
-                                         feature_tests};
+                                         feature_tests, session_tests};
     const size_t counts[] = {sizeof parser_tests / sizeof parser_tests[0], memory_test_count,
                              exec_test_count, auth_test_count, seal_test_count, guard_test_count,
-                             feature_test_count};
+                             feature_test_count, session_test_count};
     return t_run_all(groups, counts, sizeof counts / sizeof counts[0]);
 }

@@ -328,7 +328,8 @@ static void test_info_layout(void)
     CHECK_EQ(get32(p + 4), 512);
     CHECK_EQ(get32(p + 8), 64);
     CHECK_EQ(get32(p + 12), JIT_CAP_CALL | JIT_CAP_LIST_ALLOCS | JIT_CAP_OUTPUT | JIT_CAP_FAULT_RECOVERY |
-                                JIT_CAP_AUTHENTICATED | JIT_CAP_SEALED | JIT_CAP_FEATURES);
+                                JIT_CAP_AUTHENTICATED | JIT_CAP_SEALED | JIT_CAP_FEATURES |
+                                JIT_CAP_SESSION);
     CHECK_EQ(get32(p + 16), HOST_CPU_HZ);
     CHECK_EQ(get32(p + 20), 1);
     CHECK_EQ(get32(p + 24), 5);

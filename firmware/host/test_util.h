@@ -126,3 +126,5 @@ void setup_auth(void);
 void mac_of(const uint8_t nonce[32], uint8_t mac[32]);
 /** A challenge-response with the right secret (checks); mac gets the answer that was sent. */
 bool authenticate(uint8_t mac[32]);
+/** A request in a SESSION frame under the core's session key (test_session.c); the inner reply. */
+reply_t session_request(uint8_t cmd, const void *payload, uint32_t len);

@@ -13,12 +13,6 @@
 #define JIT_AUTH_BASE_DELAY_MS 1000u
 #define JIT_AUTH_MAX_DELAY_MS 30000u
 
-typedef struct {
-    uint32_t h[8];
-    uint64_t bytes;
-    uint8_t block[64];
-    uint32_t used;
-} sha256_ctx_t;
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -33,7 +27,7 @@ static const uint32_t K[64] = {
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void sha256_block(sha256_ctx_t *c, const uint8_t *p)
+static void sha256_block(jit_sha256_ctx_t *c, const uint8_t *p)
 {
     uint32_t w[64], a, b, d, e, f, g, h, cc;
     for (int i = 0; i < 16; i++) {
@@ -55,7 +49,7 @@ static void sha256_block(sha256_ctx_t *c, const uint8_t *p)
     c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
 }
 
-static void sha256_init(sha256_ctx_t *c)
+static void sha256_init(jit_sha256_ctx_t *c)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -64,7 +58,7 @@ static void sha256_init(sha256_ctx_t *c)
     c->used = 0;
 }
 
-static void sha256_update(sha256_ctx_t *c, const uint8_t *p, size_t n)
+static void sha256_update(jit_sha256_ctx_t *c, const uint8_t *p, size_t n)
 {
     c->bytes += n;
     while (n > 0) {
@@ -83,7 +77,7 @@ static void sha256_update(sha256_ctx_t *c, const uint8_t *p, size_t n)
     }
 }
 
-static void sha256_final(sha256_ctx_t *c, uint8_t out[32])
+static void sha256_final(jit_sha256_ctx_t *c, uint8_t out[32])
 {
     uint64_t bits = c->bytes * 8;
     uint8_t pad = 0x80, zero = 0, len[8];
@@ -105,35 +99,53 @@ static void sha256_final(sha256_ctx_t *c, uint8_t out[32])
 
 void jit_sha256(const uint8_t *data, size_t len, uint8_t out[32])
 {
-    sha256_ctx_t c;
+    jit_sha256_ctx_t c;
     sha256_init(&c);
     sha256_update(&c, data, len);
     sha256_final(&c, out);
 }
 
-void jit_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len, uint8_t out[32])
+void jit_hmac_begin(jit_hmac_t *h, const uint8_t *key, size_t key_len)
 {
-    uint8_t k[64] = {0}, pad[64], inner[32];
-    sha256_ctx_t c;
+    uint8_t pad[64];
+    memset(h->key, 0, sizeof h->key);
     if (key_len > 64) {
-        jit_sha256(key, key_len, k);
+        jit_sha256(key, key_len, h->key);
     } else {
-        memcpy(k, key, key_len);
+        memcpy(h->key, key, key_len);
     }
     for (int i = 0; i < 64; i++) {
-        pad[i] = k[i] ^ 0x36;
+        pad[i] = h->key[i] ^ 0x36;
     }
-    sha256_init(&c);
-    sha256_update(&c, pad, 64);
-    sha256_update(&c, msg, msg_len);
-    sha256_final(&c, inner);
+    sha256_init(&h->inner);
+    sha256_update(&h->inner, pad, 64);
+}
+
+void jit_hmac_update(jit_hmac_t *h, const void *data, size_t len)
+{
+    sha256_update(&h->inner, data, len);
+}
+
+void jit_hmac_end(jit_hmac_t *h, uint8_t out[32])
+{
+    uint8_t pad[64], inner[32];
+    jit_sha256_ctx_t c;
+    sha256_final(&h->inner, inner);
     for (int i = 0; i < 64; i++) {
-        pad[i] = k[i] ^ 0x5c;
+        pad[i] = h->key[i] ^ 0x5c;
     }
     sha256_init(&c);
     sha256_update(&c, pad, 64);
     sha256_update(&c, inner, 32);
     sha256_final(&c, out);
+}
+
+void jit_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len, uint8_t out[32])
+{
+    jit_hmac_t h;
+    jit_hmac_begin(&h, key, key_len);
+    jit_hmac_update(&h, msg, msg_len);
+    jit_hmac_end(&h, out);
 }
 
 static void reply_status(uint8_t cmd, uint32_t status)
@@ -173,7 +185,21 @@ void jit_auth_challenge(jit_core_t *core)
     jit_reply_end();
 }
 
-void jit_auth_response(jit_core_t *core, const uint8_t *mac)
+/* session key = HMAC-SHA256(secret, "p4jit-session" || device nonce || host nonce) */
+static void derive_session_key(jit_core_t *core, const uint8_t *host_nonce, size_t host_nonce_len)
+{
+    static const char label[] = "p4jit-session";
+    jit_hmac_t h;
+    jit_hmac_begin(&h, core->cfg.auth_secret, core->cfg.auth_secret_len);
+    jit_hmac_update(&h, label, sizeof label - 1);
+    jit_hmac_update(&h, core->nonce, sizeof core->nonce);
+    jit_hmac_update(&h, host_nonce, host_nonce_len);
+    jit_hmac_end(&h, core->session_key);
+    core->session = true;
+    core->session_counter = 0;
+}
+
+void jit_auth_response(jit_core_t *core, const uint8_t *mac, uint32_t len)
 {
     uint8_t want[32];
     uint8_t diff = 0;
@@ -209,6 +235,7 @@ void jit_auth_response(jit_core_t *core, const uint8_t *mac)
     }
     core->auth_failures = 0;
     core->authenticated = true;
+    derive_session_key(core, mac + 32, len - 32);
     reply_status(JIT_CMD_AUTH_RESPONSE, JIT_ERR_OK);
 }
 
@@ -216,6 +243,8 @@ void jit_auth_forget(jit_core_t *core)
 {
     core->authenticated = (core->cfg.auth_secret == NULL);
     core->nonce_valid = false;
+    core->session = false;
+    memset(core->session_key, 0, sizeof core->session_key);
 }
 
 void jit_auth_end(jit_core_t *core)

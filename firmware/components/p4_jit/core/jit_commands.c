@@ -250,11 +250,12 @@ static void cmd_info(jit_core_t *core)
     memset(out, 0, sizeof out);
     jit_port_board_info(&b);
     uint32_t caps = b.capabilities | JIT_CAP_CALL | JIT_CAP_LIST_ALLOCS | JIT_CAP_OUTPUT | JIT_CAP_SEALED |
-                    JIT_CAP_FEATURES;
+                    JIT_CAP_FEATURES | JIT_CAP_SESSION;
     if (core->cfg.auth_secret != NULL) {
         caps |= JIT_CAP_AUTH_REQUIRED;
     }
-    if (core->authenticated) {
+    /* in a session, only the session's own INFO says so: any other host has to authenticate */
+    if (core->session ? core->in_session : core->authenticated) {
         caps |= JIT_CAP_AUTHENTICATED;
     }
     put32(out + 0, JIT_PROTOCOL_VERSION);
@@ -322,6 +323,52 @@ static void cmd_sealed(jit_core_t *core, const uint8_t *p, uint32_t len)
     jit_reply_seal(false, 0);
 }
 
+/*
+ * SESSION: like SEALED, with a counter and a MAC under the session key instead of the CRC. Only a
+ * host that knows the secret can make one, and each counter serves once: a process that shares
+ * the port cannot inject a request into the session, nor replay one. A frame whose MAC does not
+ * match gets a plain CHECKSUM (damage and forgery look alike; it did not run).
+ */
+static void cmd_session(jit_core_t *core, const uint8_t *p, uint32_t len)
+{
+    if (!core->session) {
+        jit_reply_error(JIT_CMD_SESSION, JIT_ERR_NOT_AUTHENTICATED, NULL, 0);
+        return;
+    }
+    uint32_t body = len - JIT_SESSION_TAG_SIZE;
+    uint8_t tag[32];
+    jit_hmac_t h;
+    jit_hmac_begin(&h, core->session_key, sizeof core->session_key);
+    jit_hmac_update(&h, core->header, JIT_HEADER_SIZE);
+    jit_hmac_update(&h, p, body);
+    jit_hmac_end(&h, tag);
+    uint8_t diff = 0;
+    for (uint32_t i = 0; i < JIT_SESSION_TAG_SIZE; i++) {
+        diff |= (uint8_t)(tag[i] ^ p[body + i]); /* constant time */
+    }
+    if (diff != 0) {
+        core->frames_bad++;
+        jit_reply_error(JIT_CMD_SESSION, JIT_ERR_CHECKSUM, NULL, 0);
+        return;
+    }
+    uint32_t counter = rd32(p + 4);
+    if (counter <= core->session_counter) {
+        jit_reply_error(JIT_CMD_SESSION, JIT_ERR_NOT_AUTHENTICATED, NULL, 0); /* a replay */
+        return;
+    }
+    core->session_counter = counter;
+    uint8_t inner = p[0];
+    jit_reply_session(core->session_key, p[1], counter);
+    if (inner == JIT_CMD_SEALED || inner == JIT_CMD_SESSION || p[2] != 0 || p[3] != 0) {
+        jit_reply_error(JIT_CMD_SESSION, JIT_ERR_BAD_ARGUMENT, NULL, 0); /* no nesting; reserved 0 */
+    } else {
+        core->in_session = true;
+        jit_core_dispatch(core, inner, p + JIT_SESSION_HEADER_SIZE, body - JIT_SESSION_HEADER_SIZE);
+        core->in_session = false;
+    }
+    jit_reply_seal(false, 0);
+}
+
 /* Payload length each command requires: exact, or a minimum when "at_least" */
 static bool length_ok(uint8_t cmd, uint32_t len)
 {
@@ -339,7 +386,8 @@ static bool length_ok(uint8_t cmd, uint32_t len)
     case JIT_CMD_LAST_FAULT:
     case JIT_CMD_AUTH_CHALLENGE:
     case JIT_CMD_AUTH_END: return len == 0;
-    case JIT_CMD_AUTH_RESPONSE: return len == 32;
+    case JIT_CMD_AUTH_RESPONSE: return len == 32 || len == 32 + JIT_HOST_NONCE_SIZE;
+    case JIT_CMD_SESSION: return len >= JIT_SESSION_OVERHEAD;
     case JIT_CMD_SEALED: return len >= JIT_SEAL_OVERHEAD;
     default: return true;
     }
@@ -347,12 +395,14 @@ static bool length_ok(uint8_t cmd, uint32_t len)
 
 void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *p, uint32_t len)
 {
-    /* FEATURES only shapes this host's replies: a host may choose them before it authenticates */
+    /* FEATURES only shapes this host's replies: a host may choose them before it authenticates.
+       Once a session exists, AUTH_END too must come from it: no one else may end it. */
     bool open_cmd = cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_FEATURES ||
-                    cmd == JIT_CMD_AUTH_CHALLENGE ||
-                    cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_END ||
-                    cmd == JIT_CMD_SEALED; /* its inner one is checked */
-    if (!core->authenticated && !open_cmd) {
+                    cmd == JIT_CMD_AUTH_CHALLENGE || cmd == JIT_CMD_AUTH_RESPONSE ||
+                    (cmd == JIT_CMD_AUTH_END && !core->session) ||
+                    cmd == JIT_CMD_SEALED || cmd == JIT_CMD_SESSION; /* their inner one is checked */
+    bool allowed = core->session ? core->in_session : core->authenticated;
+    if (!allowed && !open_cmd) {
         jit_reply_error(cmd, JIT_ERR_NOT_AUTHENTICATED, NULL, 0);
         return;
     }
@@ -374,7 +424,8 @@ void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *p, uint32_t
     case JIT_CMD_FEATURES: cmd_features(core, p); break;
     case JIT_CMD_LAST_FAULT: cmd_last_fault(core); break;
     case JIT_CMD_AUTH_CHALLENGE: jit_auth_challenge(core); break;
-    case JIT_CMD_AUTH_RESPONSE: jit_auth_response(core, p); break;
+    case JIT_CMD_AUTH_RESPONSE: jit_auth_response(core, p, len); break;
+    case JIT_CMD_SESSION: cmd_session(core, p, len); break;
     case JIT_CMD_AUTH_END: jit_auth_end(core); break;
     case JIT_CMD_SEALED: cmd_sealed(core, p, len); break;
     default: jit_reply_error(cmd, JIT_ERR_UNKNOWN_CMD, NULL, 0); break;

@@ -17,6 +17,10 @@ static struct {
     bool sealed;
     uint8_t seq;
     uint32_t crc;
+    bool session; /* SESSION: a MAC instead of the CRC, and the request's counter */
+    uint32_t counter;
+    uint8_t key[32];
+    jit_hmac_t mac;
 } s_tx;
 
 static uint32_t rd32(const uint8_t *p)
@@ -58,10 +62,39 @@ void jit_reply_seal(bool on, uint8_t seq)
 {
     s_tx.sealed = on;
     s_tx.seq = seq;
+    s_tx.session = false;
+}
+
+void jit_reply_session(const uint8_t key[32], uint8_t seq, uint32_t counter)
+{
+    /* a copy: a request that ends the session (AUTH_END) is still answered under its key */
+    memcpy(s_tx.key, key, sizeof s_tx.key);
+    s_tx.sealed = true;
+    s_tx.session = true;
+    s_tx.seq = seq;
+    s_tx.counter = counter;
+}
+
+static void session_begin(uint8_t cmd, uint8_t flags, uint32_t len)
+{
+    uint32_t outer = len + JIT_SESSION_OVERHEAD;
+    uint32_t c = s_tx.counter;
+    uint8_t h[JIT_HEADER_SIZE + JIT_SESSION_HEADER_SIZE] = {
+        JIT_MAGIC0, JIT_MAGIC1, JIT_CMD_SESSION, flags,
+        (uint8_t)outer, (uint8_t)(outer >> 8), (uint8_t)(outer >> 16), (uint8_t)(outer >> 24),
+        cmd, s_tx.seq, 0, 0, (uint8_t)c, (uint8_t)(c >> 8), (uint8_t)(c >> 16), (uint8_t)(c >> 24)};
+    s_tx.sum = sum_bytes(0, h, sizeof h);
+    jit_hmac_begin(&s_tx.mac, s_tx.key, sizeof s_tx.key);
+    jit_hmac_update(&s_tx.mac, h, sizeof h);
+    jit_port_write(h, sizeof h);
 }
 
 void jit_reply_begin(uint8_t cmd, uint8_t flags, uint32_t len)
 {
+    if (s_tx.session) {
+        session_begin(cmd, flags, len);
+        return;
+    }
     if (!s_tx.sealed) {
         uint8_t h[JIT_HEADER_SIZE] = {JIT_MAGIC0, JIT_MAGIC1, cmd, flags,
                                       (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
@@ -82,7 +115,9 @@ void jit_reply_begin(uint8_t cmd, uint8_t flags, uint32_t len)
 void jit_reply_data(const void *data, uint32_t len)
 {
     s_tx.sum = sum_bytes(s_tx.sum, data, len);
-    if (s_tx.sealed) {
+    if (s_tx.session) {
+        jit_hmac_update(&s_tx.mac, data, len);
+    } else if (s_tx.sealed) {
         s_tx.crc = jit_crc32(s_tx.crc, data, len);
     }
     jit_port_write(data, len);
@@ -90,7 +125,12 @@ void jit_reply_data(const void *data, uint32_t len)
 
 void jit_reply_end(void)
 {
-    if (s_tx.sealed) {
+    if (s_tx.session) {
+        uint8_t tag[32];
+        jit_hmac_end(&s_tx.mac, tag);
+        s_tx.sum = sum_bytes(s_tx.sum, tag, JIT_SESSION_TAG_SIZE);
+        jit_port_write(tag, JIT_SESSION_TAG_SIZE);
+    } else if (s_tx.sealed) {
         uint8_t c[4] = {(uint8_t)s_tx.crc, (uint8_t)(s_tx.crc >> 8), (uint8_t)(s_tx.crc >> 16),
                         (uint8_t)(s_tx.crc >> 24)};
         s_tx.sum = sum_bytes(s_tx.sum, c, sizeof c);

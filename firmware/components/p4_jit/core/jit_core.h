@@ -72,6 +72,12 @@ typedef struct {
     uint32_t auth_failures;       /* failed attempts since the last success */
     uint32_t auth_block_start_ms; /* when the current refusal period began */
     uint32_t auth_block_ms;       /* its length, 0 = none */
+    /* the authenticated session: every protected request must come in a SESSION frame MACed
+       with this key and a counter above the last one */
+    bool session;
+    bool in_session; /* a SESSION frame's inner request is being served */
+    uint8_t session_key[32];
+    uint32_t session_counter;
     /* the current host's session: extended replies it asked for (JIT_FEATURE_*) */
     uint32_t features;
     jit_call_failure_t last_failure;
@@ -103,6 +109,8 @@ void jit_core_release_all(jit_core_t *core);
 void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *payload, uint32_t len);
 /** Seal every frame sent from now on (SEALED request being served) with seq, or stop sealing. */
 void jit_reply_seal(bool on, uint8_t seq);
+/** MAC every frame sent from now on (SESSION request being served) with key, seq and counter. */
+void jit_reply_session(const uint8_t key[32], uint8_t seq, uint32_t counter);
 void jit_reply_begin(uint8_t cmd, uint8_t flags, uint32_t len);
 void jit_reply_data(const void *data, uint32_t len);
 void jit_reply_end(void);

@@ -38,12 +38,20 @@
 #define JIT_CMD_AUTH_RESPONSE 0x61u
 #define JIT_CMD_AUTH_END 0x62u /* the host is done: authentication is dropped */
 #define JIT_CMD_SEALED 0x70u /* a request or reply wrapped with a sequence byte and a CRC-32 */
+#define JIT_CMD_SESSION 0x71u /* likewise with a counter and a MAC of the authenticated session */
 
 /* SEALED payload: inner command, sequence byte, two zero bytes, inner payload, CRC-32 of the
    whole frame up to it (header included) */
 #define JIT_SEAL_HEADER_SIZE 4u
 #define JIT_SEAL_CRC_SIZE 4u
 #define JIT_SEAL_OVERHEAD (JIT_SEAL_HEADER_SIZE + JIT_SEAL_CRC_SIZE)
+
+/* SESSION payload: inner command, sequence byte, two zero bytes, counter u32, inner payload, the
+   first 16 bytes of HMAC-SHA256(session key, the frame from the magic up to here) */
+#define JIT_SESSION_HEADER_SIZE 8u
+#define JIT_SESSION_TAG_SIZE 16u
+#define JIT_SESSION_OVERHEAD (JIT_SESSION_HEADER_SIZE + JIT_SESSION_TAG_SIZE)
+#define JIT_HOST_NONCE_SIZE 16u
 
 typedef enum {
     JIT_ERR_OK = 0,
@@ -78,6 +86,7 @@ typedef enum {
 #define JIT_CAP_EMULATOR (1u << 7)
 #define JIT_CAP_SEALED (1u << 8)
 #define JIT_CAP_FEATURES (1u << 9) /* extended replies only after FEATURES (seed replies until then) */
+#define JIT_CAP_SESSION (1u << 10) /* once authenticated, protected requests only in SESSION frames */
 
 /* FEATURES bits: what a host that opted in gets beyond the seed's replies. Until then (and after
    a change of host) every reply to a seed command is exactly the seed's. */
