@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 
-import { describeResult } from '../extension/cli/run.js';
+import { describeResult } from '../extension/session/format.js';
 import { Emulator } from '../extension/emulator/launcher.js';
 import { defaultSettings } from '../extension/session/defaults.js';
 import { JitSession } from '../extension/session/jit-session.js';

@@ -8,7 +8,7 @@ import { arrayFileCount, isFileReference, readArrayFile } from './array-input.js
 import { KINDS, type CType, type ElementKind, type ScalarKind } from './ctypes.js';
 import type { Param } from './signature.js';
 
-import { formatFloat, parseIntegerText, parseScalar, type JsValue } from './number-text.js';
+import { parseIntegerText, parseScalar, type JsValue } from './number-text.js';
 
 export { decimalToFloat32, formatFloat, parseFloatText, parseIntegerText, parseScalar, type JsValue } from './number-text.js';
 
@@ -48,8 +48,6 @@ export interface ArrayArgument {
 }
 
 export type Argument = ScalarArgument | ArrayArgument;
-
-const isInteger = (k: ScalarKind) => !KINDS[k].float && k !== 'bool';
 
 // ---------------------------------------------------------------- slots
 
@@ -329,29 +327,3 @@ const listElements = (s: string, element: ElementKind, elementText: string) => {
   const { values, times } = parseList(s, element, elementText);
   return values.length * times;
 };
-
-// ---------------------------------------------------------------- display
-
-export interface FormatOptions {
-  /** Also show integers in hex. */
-  hex?: boolean;
-}
-
-/** A value of kind `kind` as text that parseScalar reads back to the same value. */
-export function formatValue(kind: ScalarKind, value: JsValue, options: FormatOptions = {}): string {
-  if (kind === 'bool') return value ? 'true' : 'false';
-  if (kind === 'f32' || kind === 'f64') return formatFloat(Number(value), kind === 'f32' ? 32 : 64);
-  if (kind === 'ptr') return `0x${Number(value).toString(16).padStart(8, '0')}`;
-  const dec = BigInt(value).toString();
-  if (!options.hex || !isInteger(kind)) return dec;
-  const bits = BigInt(KINDS[kind].size * 8);
-  const pattern = BigInt.asUintN(Number(bits), BigInt(value));
-  return `${dec} (0x${pattern.toString(16).padStart(Number(bits) / 4, '0')})`;
-}
-
-/** `[1, 2, 3]`, cut after `maxItems` with a count of the rest. */
-export function formatArray(kind: ElementKind, values: JsValue[], maxItems = 64): string {
-  const shown = values.slice(0, maxItems).map((v) => formatValue(kind, v));
-  const rest = values.length - shown.length;
-  return `[${shown.join(', ')}${rest > 0 ? `, … ${rest} more` : ''}]`;
-}

@@ -58,8 +58,8 @@ export function formatFree(free: number, total: number): string {
 }
 
 /** 1234567 → "1,234,567" (fixed separator so the panel reads the same everywhere). */
-export function formatCount(value: number): string {
-  return Math.round(value).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+export function formatCount(value: number | bigint): string {
+  return (typeof value === 'bigint' ? value : Math.round(value)).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Microseconds in the unit that keeps the number short: "850 µs", "12.3 ms", "2.05 s". */

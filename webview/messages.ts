@@ -70,7 +70,10 @@ export interface CallFault {
 /** An array argument read back after the call, already formatted for display. */
 export interface CallArray {
   name: string;
+  /** The first values, with "… N more" when there are more (all of them: the exportArray message). */
   values: string;
+  /** How many values it has. */
+  length: number;
 }
 
 export interface CallRecord {
@@ -81,9 +84,11 @@ export interface CallRecord {
   args: string[];
   /** Display string; null when the call faulted. */
   returnValue: string | null;
-  /** Cycle count (converted from the device's u64); null when the call faulted. */
-  cycles: number | null;
-  timeUs: number | null;
+  /**
+   * What the device measured, each figure labelled with what it is ("1,234 instructions",
+   * "850 µs wall time", "1,234 cycles"); empty when the call faulted.
+   */
+  measured: string[];
   /** Text the code printed during the call. */
   output: string;
   arrays: CallArray[];
@@ -149,6 +154,8 @@ export interface FreeFunctionMessage { type: 'freeFunction'; name: string }
 export interface RunFunctionMessage { type: 'runFunction'; name: string }
 /** Sent by the webview: show a source location, e.g. where a call faulted. `line` is 1-based. */
 export interface OpenSourceMessage { type: 'openSource'; file: string; line: number }
+/** Sent by the webview: copy or save the whole of array `name` of call `call` (the extension asks how). */
+export interface ExportArrayMessage { type: 'exportArray'; call: number; name: string }
 
 export type WebviewMessage =
   | ReadyMessage
@@ -157,7 +164,8 @@ export type WebviewMessage =
   | FreeAllocationMessage
   | FreeFunctionMessage
   | RunFunctionMessage
-  | OpenSourceMessage;
+  | OpenSourceMessage
+  | ExportArrayMessage;
 
 const C_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 const MAX_PATH_LENGTH = 4096;
@@ -182,6 +190,8 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
       return isSourcePath(value.file) && isLineNumber(value.line)
         ? { type: 'openSource', file: value.file, line: value.line }
         : undefined;
+    case 'exportArray':
+      return isUint32(value.call) && isFunctionName(value.name) ? { type: 'exportArray', call: value.call, name: value.name } : undefined;
     default:
       return undefined;
   }
@@ -201,6 +211,8 @@ export function targetsKnownItem(message: WebviewMessage, state: PanelState): bo
       return state.functions.some((f) => f.name === message.name);
     case 'openSource':
       return state.calls.some((c) => c.fault?.file === message.file && c.fault.line === message.line);
+    case 'exportArray':
+      return state.calls.some((c) => c.id === message.call && c.arrays.some((a) => a.name === message.name));
     default:
       return true;
   }

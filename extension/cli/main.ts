@@ -12,6 +12,8 @@ import { closeDevice, explainForCommand, openDevice, type DeviceFlags, type Devi
 import { cacheCommand } from './cache.js';
 import { Interrupts } from './interrupt.js';
 import { SecretError, secretFromOptions } from './secret.js';
+import { counterKind } from '../protocol/payloads.js';
+import { describeCounter } from '../session/format.js';
 import { runCommand, type Activity } from './run.js';
 
 class UsageError extends Error {}
@@ -30,7 +32,8 @@ const USAGE = `usage: p4jit <command> [options]
 
 device options: --port PATH | --emulator (default: a connected board, else the emulator)
                 secret: P4JIT_SECRET, --secret-file FILE (- for stdin), or --secret S (visible in ps)
-                --icount  --json
+                --json  --no-icount (emulator: time with the host's clock instead of counting
+                             instructions; faster, but the figures vary from run to run)
 run options:    --gdb PORT (emulator: load, print the gdb commands, call on Enter)  -v, --verbose (each step on stderr)
                 -O LEVEL  --flag=F (repeatable, e.g. --flag=-DN=64)  --firmware-elf ELF  --link-folder  --time-limit MS  --toolchain GCC`;
 
@@ -39,7 +42,8 @@ const OPTIONS = {
   emulator: { type: 'boolean' },
   secret: { type: 'string' },
   'secret-file': { type: 'string' },
-  icount: { type: 'boolean' },
+  icount: { type: 'boolean' }, // the default; kept so scripts that ask for it still work
+  'no-icount': { type: 'boolean' },
   json: { type: 'boolean' },
   caps: { type: 'string' },
   align: { type: 'string' },
@@ -111,10 +115,12 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues, signal?:
       return async (h) => {
         const info = h.client.info;
         if (!info) return print(v.json, { seedOnly: true }, `${h.label}: a device that speaks only the seed's seven commands`);
-        print(v.json, { ...info, sealed: h.client.sealed }, [
+        print(v.json, { ...info, counter: counterKind(info), sealed: h.client.sealed }, [
           `device     ${h.label} (${info.board}), protocol ${info.protocolVersion}`,
           `firmware   ${info.firmwareId}`,
-          `buffers    max payload ${info.maxPayload} bytes, ${info.maxArgs} argument slots, cache line ${info.cacheLine || 'none'}`,
+          `counts     ${describeCounter(info).counter}`,
+          `cache      ${describeCounter(info).cache}`,
+          `buffers    max payload ${info.maxPayload} bytes, ${info.maxArgs} argument slots`,
           `limits     ${info.maxAllocs} allocations, ${info.maxAllocBytes || 'no'} byte limit, calls ${info.defaultCallMs} ms (max ${info.maxCallMs} ms)`,
           `last fault ${info.lastFault ? `mcause ${info.lastFault.mcause} at ${hex(info.lastFault.mepc)} (call ${hex(info.lastFault.entry)})` : 'none'}`,
           `link       ${h.client.inSession ? 'SESSION frames (a MAC under this session\'s key, counters)'
@@ -217,7 +223,7 @@ const unprotect = (a: string) => (a.startsWith(PROTECT) ? a.slice(PROTECT.length
 
 /** Runs until Ctrl+C or SIGTERM (exit 0), or until QEMU ends by itself (said, exit 1). */
 async function emulatorCommand(v: CliValues, flags: DeviceFlags, secretFrom?: string): Promise<number> {
-  const emu = await Emulator.start({ icount: v.icount, secret: flags.secret, gdbPort: flags.gdbPort });
+  const emu = await Emulator.start({ icount: flags.icount, secret: flags.secret, gdbPort: flags.gdbPort });
   print(v.json, { port: emu.port, pid: emu.pid, protected: !!flags.secret }, `emulated ESP32-P4 on ${emu.port} (Ctrl+C to stop)`);
   console.error(flags.secret
     ? `p4jit: the device requires authentication with the secret from ${secretFrom}`
@@ -264,8 +270,12 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`p4jit: ${e.message}`);
     return 2;
   }
+  if (v.icount && v['no-icount']) {
+    console.error('p4jit: give --icount or --no-icount, not both');
+    return 2;
+  }
   // PING and INFO are answered without authentication
-  const flags: DeviceFlags = { port: v.port, emulator: v.emulator, icount: v.icount, secret: secret?.value, authOptional: cmd === 'ping' || cmd === 'info' };
+  const flags: DeviceFlags = { port: v.port, emulator: v.emulator, icount: !v['no-icount'], secret: secret?.value, authOptional: cmd === 'ping' || cmd === 'info' };
   if (cmd === 'emulator') return runEmulator(v, flags, secret?.from);
   const activity: Activity = { step: 'start' };
   const interrupts = new Interrupts(() => whatNow(activity));

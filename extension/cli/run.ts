@@ -8,8 +8,9 @@ import { SignatureError } from '../../toolchain/signature.js';
 import type { Emulator } from '../emulator/launcher.js';
 import { gdbInstructions } from '../emulator/qemu-args.js';
 import { defaultSettings } from '../session/defaults.js';
+import { describeResult, resultJson } from '../session/format.js';
 import { JitSession, type Progress } from '../session/jit-session.js';
-import type { CallResult, SessionSettings } from '../session/types.js';
+import type { SessionSettings } from '../session/types.js';
 import { closeDevice, explainForCommand, openDevice, type DeviceFlags } from './device.js';
 import { UsageError, type CliValues } from './main.js';
 
@@ -20,42 +21,6 @@ export interface Activity {
 }
 
 export { DEFAULT_BUILD_ROOT } from '../session/defaults.js';
-
-function json(r: CallResult): string {
-  return JSON.stringify({
-    function: r.function,
-    return: r.returnValue,
-    cycles: r.cycles,
-    timeUs: r.timeUs,
-    hostMs: Math.round(r.hostMs * 10) / 10,
-    output: r.output,
-    arrays: r.arrays,
-    fault: r.fault,
-    overrun: r.overrun,
-  }, jsonValue);
-}
-
-/**
- * JSON has no 64-bit integers and no inf or nan: a bigint becomes its decimal text, a non-finite
- * float "inf", "-inf" or "nan" (the spelling arguments accept), never a null that reads as void.
- */
-export function jsonValue(_key: string, v: unknown): unknown {
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
-  return v;
-}
-
-export function describeResult(r: CallResult): string {
-  const lines = [`${r.function}(${r.args.map((a) => a.display).join(', ')})`];
-  if (r.fault) lines.push(`  fault:   ${r.fault.message}`);
-  else lines.push(`  returned ${r.returnDisplay}`);
-  if (r.overrun) lines.push(`  overrun: ${r.overrun.message}`);
-  if (r.cycles !== null) lines.push(`  cycles   ${r.cycles}${r.timeUs !== null ? `  (${r.timeUs} µs on the device)` : ''}`);
-  for (const [name, values] of Object.entries(r.arrays)) lines.push(`  ${name} = [${values.map(String).join(', ')}]`);
-  if (r.output) lines.push(`  output:\n${r.output.replace(/^/gm, '    ').trimEnd()}`);
-  lines.push(`  took     ${r.hostMs.toFixed(1)} ms (build, load, call)`);
-  return lines.join('\n');
-}
 
 const STEP_TEXT: Record<Progress['step'], (p: Progress) => string> = {
   build: (p) => `building ${p.function}`,
@@ -93,7 +58,7 @@ export async function runCommand(pos: string[], v: CliValues, flags: DeviceFlags
     try {
       if (flags.gdbPort !== undefined) await waitForDebugger(session, file, name, flags.gdbPort, h.emulator, signal);
       const r = await session.run(file, name, args, { signal }).catch((e) => { throw explainForCommand(e, h); });
-      console.log(v.json ? json(r) : describeResult(r));
+      console.log(v.json ? resultJson(r) : describeResult(r));
       if (r.fault) console.error(`p4jit: ${r.fault.message}`);
       if (r.overrun) console.error(`p4jit: ${r.overrun.message}`);
       return r.fault || r.overrun ? 1 : 0;

@@ -253,7 +253,7 @@ export class DeviceClient extends EventEmitter {
   async exec(addr: number, opts: RequestOptions = {}): Promise<number> {
     const limit = this.info?.defaultCallMs ?? 10000;
     try {
-      const p = await this.command(Cmd.Exec, u32s(addr), { timeoutMs: limit + this.callSlackMs, ...opts }, exactLength('EXEC', 4));
+      const p = await this.command(Cmd.Exec, u32s(addr), { timeoutMs: this.callWaitMs(limit), ...opts }, exactLength('EXEC', 4));
       return p.readInt32LE(0);
     } catch (e) {
       throw this.withHint(e, limit);
@@ -268,10 +268,19 @@ export class DeviceClient extends EventEmitter {
     const effective = limit || (this.info?.defaultCallMs ?? 2000);
     const payload = Buffer.concat([u32s(entry, limit), slots]);
     try {
-      return parseCallReply(await this.command(Cmd.Call, payload, { timeoutMs: opts.timeoutMs ?? effective + this.callSlackMs, signal: opts.signal }, exactLength('CALL', 20)));
+      return parseCallReply(await this.command(Cmd.Call, payload, { timeoutMs: opts.timeoutMs ?? this.callWaitMs(effective), signal: opts.signal }, exactLength('CALL', 20)));
     } catch (e) {
       throw this.withHint(e, effective);
     }
+  }
+
+  /**
+   * How long the host waits for a call with a device time limit of `limit` ms. Under QEMU -icount
+   * the limit counts virtual time (one instruction a nanosecond), and QEMU executes fewer than
+   * 10^9 instructions a second (about 10^9 on an idle machine, a third of that on a busy one).
+   */
+  private callWaitMs(limit: number): number {
+    return (this.has(DeviceCap.ICount) ? 5 * limit : limit) + this.callSlackMs;
   }
 
   async heapInfo(): Promise<HeapInfo> {
@@ -450,7 +459,7 @@ export class DeviceClient extends EventEmitter {
     const hint =
       e.code === Err.TABLE_FULL && info ? `the device holds at most ${info.maxAllocs} allocations: free one first`
       : e.code === Err.LIMIT_BYTES && info ? `the device allows ${info.maxAllocBytes} allocated bytes in all`
-      : e.code === Err.TIMEOUT && callLimitMs ? `time limit ${callLimitMs} ms`
+      : e.code === Err.TIMEOUT && callLimitMs ? `time limit ${callLimitMs} ms${this.has(DeviceCap.ICount) ? ` of emulated time, ${(callLimitMs * 1e6).toLocaleString('en-US')} instructions` : ''}`
       : e.code === Err.BAD_ARGUMENT && e.cmd === Cmd.Call && info && callLimitMs !== undefined && callLimitMs > info.maxCallMs
         ? `the time limit of ${callLimitMs} ms is above the device's maximum of ${info.maxCallMs} ms`
       : '';

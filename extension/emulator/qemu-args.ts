@@ -15,9 +15,10 @@ export type EmulatorLink = 'virtio' | 'uart';
 
 export interface EmulatorOptions {
   /**
-   * Run QEMU with -icount shift=0: cycle counts become instruction counts, repeatable run to run,
-   * and time limits count virtual time (one instruction = 1 ns). Without it, cycles are host
-   * time-stamp-counter ticks (INFO cpu_hz tells their rate).
+   * Run QEMU with -icount shift=0 (the default; false turns it off): cycle counts are instruction
+   * counts, identical run to run, and time limits count virtual time (one instruction = 1 ns).
+   * Without it, cycles are host time-stamp-counter ticks (INFO cpu_hz tells their rate): they vary
+   * from run to run, but compute-bound code runs about twice as fast (README, Benchmarks).
    */
   icount?: boolean;
   /** Start QEMU's gdb stub on this TCP port (and wait for gdb before running when gdbWait). */
@@ -32,6 +33,9 @@ export interface EmulatorOptions {
   /** The protocol link (default `virtio`). */
   link?: EmulatorLink;
 }
+
+/** Instruction counting is on unless turned off. */
+export const icountOn = (opts: EmulatorOptions) => opts.icount !== false;
 
 /** Where the firmware looks for the options block (BOARD_OPTIONS_ADDR in firmware/emulator/board.h). */
 export const OPTIONS_ADDR = 0x803ff000;
@@ -51,7 +55,7 @@ export function encodeOptionsBlock(opts: EmulatorOptions): Buffer {
   const secret = Buffer.from(opts.secret ?? '', 'utf8');
   if (secret.length > 64) throw new Error('emulator secret: at most 64 bytes');
   const b = Buffer.alloc(32 + 64);
-  const words = [OPTIONS_MAGIC, 1, opts.icount ? 1 : 0, opts.maxAllocs ?? 0, opts.maxAllocBytes ?? 0,
+  const words = [OPTIONS_MAGIC, 1, icountOn(opts) ? 1 : 0, opts.maxAllocs ?? 0, opts.maxAllocBytes ?? 0,
     opts.defaultCallMs ?? 0, opts.maxCallMs ?? 0, secret.length];
   words.forEach((w, i) => b.writeUInt32LE(w >>> 0, i * 4));
   secret.copy(b, 32);
@@ -86,7 +90,7 @@ export function qemuArgs(image: string, optionsFile: string, opts: EmulatorOptio
       '-serial', 'chardev:console',
     );
   }
-  if (opts.icount) args.push('-icount', 'shift=0');
+  if (icountOn(opts)) args.push('-icount', 'shift=0');
   if (opts.gdbPort !== undefined) {
     args.push('-gdb', `tcp:127.0.0.1:${opts.gdbPort}`);
     if (opts.gdbWait) args.push('-S');

@@ -1,6 +1,6 @@
 /** Request payload builders and reply payload parsers, one per command (docs/protocol.md). */
 import { ProtocolError } from '../device/errors.js';
-import { Err } from './constants.js';
+import { DeviceCap, Err } from './constants.js';
 
 export function u32s(...values: number[]): Buffer {
   const b = Buffer.alloc(4 * values.length);
@@ -52,6 +52,20 @@ export interface DeviceInfo {
 
 /** INFO's length before bootId was appended; longer replies carry newer fields. */
 export const INFO_SIZE = 112;
+
+/**
+ * What the `cycles` field of a CALL reply counts on this device (docs/protocol.md, INFO):
+ * - `instructions`: instructions executed (the emulator under QEMU -icount; exact, repeatable);
+ * - `host-ticks`: the host's clock ticks at cpu_hz (the emulator without -icount): how long the
+ *   emulation took, not the guest's work, so only the time derived from them is shown, as wall time;
+ * - `cycles`: CPU cycles at cpu_hz (a board).
+ */
+export type CounterKind = 'instructions' | 'host-ticks' | 'cycles';
+
+export function counterKind(info: Pick<DeviceInfo, 'capabilities'>): CounterKind {
+  if (info.capabilities & DeviceCap.ICount) return 'instructions';
+  return info.capabilities & DeviceCap.Emulator ? 'host-ticks' : 'cycles';
+}
 
 export function parseInfo(p: Buffer): DeviceInfo {
   need(p, INFO_SIZE, 'INFO');

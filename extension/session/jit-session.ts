@@ -16,6 +16,7 @@ import type { DeviceClient } from '../device/client.js';
 import { DeviceError } from '../device/errors.js';
 import { DeviceCap, Err } from '../protocol/constants.js';
 import { builtImageMatching, EMULATOR_BOARD } from '../emulator/image.js';
+import { counterKind } from '../protocol/payloads.js';
 import { discoverToolchain, type Toolchain } from '../../toolchain/discover.js';
 import { addressFrames, disassemble } from '../../toolchain/debuginfo.js';
 import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
@@ -356,8 +357,9 @@ export class JitSession extends EventEmitter {
     let output = '';
     const onOutput = (text: string) => { output += text; };
     this.client.on('output', onOutput);
-    const base: Omit<CallResult, 'returnValue' | 'returnDisplay' | 'cycles' | 'timeUs' | 'hostMs' | 'output' | 'arrays' | 'fault' | 'overrun'> = {
+    const base: Omit<CallResult, 'returnValue' | 'returnDisplay' | 'count' | 'timeUs' | 'hostMs' | 'output' | 'arrays' | 'fault' | 'overrun'> = {
       id: this.nextId++, function: fn.name, file: fn.file, args: marshalled.records, at: new Date().toISOString(),
+      counter: this.client.info ? counterKind(this.client.info) : 'cycles', kinds: marshalled.kinds,
     };
     let result: CallResult;
     try {
@@ -386,7 +388,7 @@ export class JitSession extends EventEmitter {
         const ret = marshalled.decodeReturn(reply.ret);
         result = {
           ...base, returnValue: ret.value, returnDisplay: ret.display,
-          cycles: reply.cycles, timeUs: reply.timeUs, hostMs: performance.now() - t0,
+          count: reply.cycles, timeUs: reply.timeUs, hostMs: performance.now() - t0,
           output, arrays, fault: null, overrun,
         };
       } catch (e) {
@@ -400,7 +402,7 @@ export class JitSession extends EventEmitter {
         });
         result = {
           ...base, returnValue: null, returnDisplay: fault ? (fault.kind === 'timeout' ? 'timed out' : 'fault') : 'overrun',
-          cycles: null, timeUs: null, hostMs: performance.now() - t0, output, arrays: {}, fault, overrun,
+          count: null, timeUs: null, hostMs: performance.now() - t0, output, arrays: {}, fault, overrun,
         };
       }
     } finally {

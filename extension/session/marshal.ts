@@ -8,13 +8,14 @@
  * behind it, which names the parameter, or the device's guard, which the device reports.
  */
 import {
-  buildSlots, decodeArray, decodeReturn, formatArray, formatValue, parseArguments,
+  buildSlots, decodeArray, decodeReturn, parseArguments,
   type ArgumentOptions, type ArgumentSize, type ArrayArgument, type JsValue,
 } from '../../toolchain/args.js';
-import { KINDS } from '../../toolchain/ctypes.js';
+import { KINDS, type ElementKind, type ScalarKind } from '../../toolchain/ctypes.js';
 import { MallocCap } from '../protocol/constants.js';
 import type { HeapInfo } from '../protocol/payloads.js';
 import type { FunctionSignature } from '../../toolchain/signature.js';
+import { formatArray, formatValue } from './format.js';
 import type { ArgumentRecord } from './types.js';
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
@@ -49,6 +50,8 @@ export interface MarshalledArguments {
   arenaImage: Buffer;
   slots: Buffer;
   copyBack: string[];
+  /** The element type of each array in copyBack, and the return type (null: void). */
+  kinds: { return: ScalarKind | null; arrays: Record<string, ElementKind> };
   copyBackStart: number;
   copyBackBytes: number;
   readBack(span: Buffer): Record<string, JsValue[]>;
@@ -97,12 +100,16 @@ export function marshalArguments(sig: FunctionSignature, texts: string[], opts: 
     }
     return out;
   };
+  const kinds = {
+    return: sig.returnType.kind === 'void' || sig.returnType.kind === 'invalid' ? null : sig.returnType.kind,
+    arrays: Object.fromEntries(back.map(({ a }) => [a.param.name, a.element])),
+  };
 
   const decode = (slot: Buffer) => {
     if (sig.returnType.kind === 'void') return { value: null, display: 'void' };
     const value = decodeReturn(sig.returnType, slot);
     if (value === undefined) return { value: null, display: 'void' };
-    const kind = sig.returnType.kind as Parameters<typeof formatValue>[0];
+    const kind = sig.returnType.kind as ScalarKind;
     return { value, display: formatValue(kind, value, { hex: kind !== 'f32' && kind !== 'f64' && kind !== 'bool' }) };
   };
 
@@ -118,6 +125,7 @@ export function marshalArguments(sig: FunctionSignature, texts: string[], opts: 
       arenaImage: image,
       slots: buildSlots(args, addresses),
       copyBack: back.map(({ a }) => a.param.name),
+      kinds,
       copyBackStart: base + start,
       copyBackBytes: end - start,
       readBack(span: Buffer) {

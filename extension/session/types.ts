@@ -2,7 +2,9 @@
  * What a JIT session deals in: settings, functions loaded on the device, and call results.
  * Shared by the VS Code glue, the CLI and the tests (no `vscode` import).
  */
+import type { ElementKind, ScalarKind } from '../../toolchain/ctypes.js';
 import type { FunctionSignature } from '../../toolchain/signature.js';
+import type { CounterKind } from '../protocol/payloads.js';
 
 export interface SessionSettings {
   /** Explicit compiler (file or bin folder); undefined = discover. */
@@ -67,9 +69,13 @@ export interface CallResult {
   /** The decoded return value (bigint for 64-bit integers), null for void or on a fault. */
   returnValue: number | bigint | boolean | null;
   returnDisplay: string;
-  /** Cycles measured by the device around the call (null when the device cannot count). */
-  cycles: bigint | null;
-  /** Device-measured time of the call, microseconds. */
+  /** The device's counter around the call (null on a fault); `counter` says what it counts. */
+  count: bigint | null;
+  counter: CounterKind;
+  /**
+   * Device-measured time of the call, microseconds: the P4's clock on a board, the host's (wall
+   * time) on an emulator without -icount; under -icount virtual time (count / 1000).
+   */
   timeUs: number | null;
   /** Host time for the whole run (compile/cache, upload, call, copy back), milliseconds. */
   hostMs: number;
@@ -77,6 +83,8 @@ export interface CallResult {
   output: string;
   /** Copied-back contents of non-const pointer arguments, by parameter name. */
   arrays: Record<string, (number | bigint | boolean)[]>;
+  /** C types of the return value (null for void) and of each copied-back array's elements. */
+  kinds: { return: ScalarKind | null; arrays: Record<string, ElementKind> };
   fault: FaultInfo | null;
   /** A write outside a buffer (with or without a fault), or null. */
   overrun: OverrunInfo | null;

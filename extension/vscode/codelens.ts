@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 
+import { measurementParts } from '../session/format.js';
 import { JitSession } from '../session/jit-session.js';
 import { parseFunctions, type FunctionSignature } from '../../toolchain/signature.js';
 import { readConfig } from './config.js';
@@ -43,9 +44,9 @@ export class RunCodeLensProvider implements vscode.CodeLensProvider, vscode.Disp
       }));
       const result = loaded.get(JitSession.key(doc.uri.fsPath, fn.name))?.lastResult;
       if (result) {
-        const cycles = result.cycles !== null ? ` · ${result.cycles.toLocaleString('en-US')} cycles` : '';
+        const measured = measurementParts(result).map((m) => ` · ${m}`).join('');
         lenses.push(new vscode.CodeLens(range, {
-          title: result.fault ? `$(error) ${result.fault.kind}` : `returned ${result.returnDisplay}${cycles}`,
+          title: result.fault ? `$(error) ${result.fault.kind}` : `= ${result.returnDisplay}${measured}`,
           tooltip: result.fault?.message ?? 'The last result; open the device panel for all of them',
           command: 'p4jit.openPanel',
         }));

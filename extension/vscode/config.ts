@@ -40,7 +40,7 @@ export const DEFAULTS: P4JitConfig = {
   compileOnSave: true,
   codeLensEnabled: true,
   pollIntervalMs: 2000,
-  emulatorIcount: false,
+  emulatorIcount: true,
   linkFolderSources: false,
 };
 

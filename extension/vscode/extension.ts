@@ -7,11 +7,14 @@ import * as vscode from 'vscode';
 
 import { capsNames, DeviceCap } from '../protocol/constants.js';
 import { setParserWasmPaths } from '../../toolchain/signature.js';
+import { describeCounter } from '../session/format.js';
+import type { CallResult } from '../session/types.js';
 import type { PanelState } from '../../webview/messages.js';
 import { RunCodeLensProvider } from './codelens.js';
 import { readConfig, settingWarnings, storePort } from './config.js';
 import { DeviceManager, EMULATOR_LABEL } from './device-manager.js';
 import { DisassemblyProvider, DISASSEMBLY_SCHEME } from './disassembly.js';
+import { ArrayExporter } from './export-array.js';
 import { LoadTaskProvider, type ReloadOutcome } from './load-task.js';
 import { DevicePanel, PANEL_VIEW_ID } from './panel.js';
 import { pickPort } from './port-picker.js';
@@ -28,6 +31,7 @@ export interface P4JitApi {
   loadAndActivateMs: number;
   device: DeviceManager;
   runner: Runner;
+  exporter: ArrayExporter;
   statusText(): string;
   statusTooltip(): string;
   panelState(): PanelState | null;
@@ -57,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
   const tasks = new LoadTaskProvider(device, diagnostics, log);
   const lenses = new RunCodeLensProvider(device);
   const dev = device;
+  const exporter = new ArrayExporter(() => dev.history(), log);
 
   const command = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, fn);
   // Menus and the palette offer Start or Stop Emulator, Disconnect, only when they can act.
@@ -89,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
     command('p4jit.upload', (uri?: vscode.Uri, name?: string) => runner.upload(uri, name)),
     command('p4jit.exec', (key?: string, args?: string[]) => runner.exec(key, args)),
     command('p4jit.free', (key?: string) => guard(() => runner.free(key))),
+    command('p4jit.exportArray', (result?: CallResult, name?: string) => guard(() => exporter.run(result, name))),
     command('p4jit.freeAll', () => guard(() => runner.freeAll())),
     command('p4jit.showDisassembly', async (key?: string) => {
       const fn = key ? dev.loadedFunctions().find((f) => f.key === key) : await runner.pickLoaded('Disassemble which loaded function?', true);
@@ -122,9 +128,11 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
       const session = await dev.ensureSession();
       const info = await session.client.readInfo();
       const caps = Object.entries(DeviceCap).filter(([, bit]) => info.capabilities & bit).map(([name]) => name).join(', ');
+      const facts = describeCounter(info);
       log([
         `Device ${dev.emulated ? EMULATOR_LABEL : dev.port}: ${info.board}, protocol ${info.protocolVersion}`,
-        `  CPU ${info.cpuHz ? `${(info.cpuHz / 1e6).toFixed(0)} MHz` : 'clock unknown'}, cache line ${info.cacheLine} bytes, max payload ${info.maxPayload} bytes, ${info.maxArgs} argument slots`,
+        `  counts ${facts.counter}`,
+        `  cache ${facts.cache}; max payload ${info.maxPayload} bytes, ${info.maxArgs} argument slots`,
         `  calls: default limit ${info.defaultCallMs} ms, max ${info.maxCallMs} ms; allocations: max ${info.maxAllocs} (${info.maxAllocBytes} bytes)`,
         `  capabilities: ${caps || 'none'}`,
         `  firmware ${info.firmwareId.slice(0, 16)}…, reset reason ${info.resetReason}${info.lastFault ? ', a fault was recorded before the last reset' : ''}`,
@@ -159,6 +167,7 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
     loadAndActivateMs,
     device: dev,
     runner,
+    exporter,
     statusText: () => status.text,
     statusTooltip: () => status.tooltip,
     panelState: () => panel.lastPosted,

@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 
+import { formatResultArray, measurementParts, PREVIEW_ITEMS } from '../session/format.js';
 import type { CallResult } from '../session/types.js';
 import { createNonce, panelHtml } from '../../webview/html.js';
 import {
@@ -14,7 +15,6 @@ import {
 } from '../../webview/messages.js';
 import { readConfig } from './config.js';
 import { EMULATOR_LABEL, type DeviceManager } from './device-manager.js';
-import { formatValues } from './results.js';
 import type { Runner } from './runner.js';
 
 export const PANEL_VIEW_ID = 'p4jit.device';
@@ -151,10 +151,9 @@ export class DevicePanel implements vscode.WebviewViewProvider, vscode.Disposabl
       function: r.function,
       args: r.args.map((a) => a.display),
       returnValue: r.fault ? null : r.returnDisplay,
-      cycles: r.cycles === null ? null : Number(r.cycles),
-      timeUs: r.timeUs,
+      measured: r.fault ? [] : measurementParts(r),
       output: r.output,
-      arrays: Object.entries(r.arrays).map(([name, values]) => ({ name, values: formatValues(values) })),
+      arrays: Object.entries(r.arrays).map(([name, values]) => ({ name, values: formatResultArray(r, name, PREVIEW_ITEMS), length: values.length })),
       fault: r.fault ? { message: r.fault.message, file: r.fault.file ?? null, line: r.fault.line ?? null } : null,
       at: r.at,
     };
@@ -215,6 +214,11 @@ export class DevicePanel implements vscode.WebviewViewProvider, vscode.Disposabl
       }
       case 'freeAllocation':
         return this.freeAllocation(message.addr);
+      case 'exportArray': {
+        const result = this.device.history().find((r) => this.callIds.get(r) === message.call);
+        if (result) await vscode.commands.executeCommand('p4jit.exportArray', result, message.name);
+        return;
+      }
       case 'openSource': {
         const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(message.file));
         const line = Math.min(message.line, doc.lineCount) - 1;

@@ -30,34 +30,7 @@ export function parseCompilerOutput(text: string): CompilerMessage[] {
   return out;
 }
 
-const MAX_ARRAY_ITEMS = 64;
-
-export function formatValues(values: readonly (number | bigint | boolean)[]): string {
-  const shown = values.slice(0, MAX_ARRAY_ITEMS).map(String).join(', ');
-  return `[${shown}${values.length > MAX_ARRAY_ITEMS ? `, … ${values.length - MAX_ARRAY_ITEMS} more` : ''}]`;
-}
-
-export function callHeadline(r: CallResult): string {
-  const call = `${r.function}(${r.args.map((a) => a.display).join(', ')})`;
-  if (r.fault) return `${call}: ${r.fault.message}`;
-  if (r.overrun) return `${call}: ${r.overrun.message}`;
-  const measured = [
-    r.cycles !== null ? `${r.cycles.toLocaleString('en-US')} cycles` : '',
-    r.timeUs !== null ? `${r.timeUs} µs` : '',
-  ].filter(Boolean).join(', ');
-  return `${call} → ${r.returnDisplay}${measured ? `  (${measured})` : ''}`;
-}
-
-/** The lines written to the output channel for one call. */
-export function describeCall(r: CallResult): string {
-  const lines = [`[${new Date(r.at).toLocaleTimeString()}] ${callHeadline(r)}`];
-  for (const [name, values] of Object.entries(r.arrays)) lines.push(`    ${name} = ${formatValues(values)}`);
-  if (r.output) lines.push('    printed:', ...r.output.replace(/\n$/, '').split('\n').map((l) => `      ${l}`));
-  lines.push(`    ${r.hostMs.toFixed(1)} ms in all (build, load, call)`);
-  return lines.join('\n');
-}
-
-/** Diagnostics P4-JIT puts on sources: a fault on its line, compile errors of a run or a reload. */
+/** Diagnostics P4-JIT puts on sources: a fault on its line, compile errors of a run. */
 export class SourceDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('p4jit');
   /** Per function key: the fault diagnostic it left, if any. */

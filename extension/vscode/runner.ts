@@ -12,7 +12,8 @@ import { parseArgument } from '../../toolchain/args.js';
 import { CompileError } from '../../toolchain/build.js';
 import { findFunction, formatSignature, functionAt, parseFunctions, SignatureError, type FunctionSignature } from '../../toolchain/signature.js';
 import type { DeviceManager } from './device-manager.js';
-import { callHeadline, describeCall, type SourceDiagnostics } from './results.js';
+import { callHeadline, describeCall, PREVIEW_ITEMS } from '../session/format.js';
+import type { SourceDiagnostics } from './results.js';
 
 export interface RunTarget {
   file: string;
@@ -160,7 +161,7 @@ export class Runner {
   private report(key: string, result: CallResult, run: LastRun, notify: boolean): CallResult {
     this.diagnostics.clearCompileErrors(run.file);
     this.diagnostics.showCall(key, result);
-    this.output.appendLine(describeCall(result));
+    this.output.appendLine(describeCall(result, { maxItems: PREVIEW_ITEMS, cutHint: 'all of it: P4-JIT: Copy or Save Result Array' }));
     if (result.fault) {
       this.output.show(true);
       void vscode.window.showErrorMessage(`P4-JIT: ${result.fault.message}`);

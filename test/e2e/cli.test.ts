@@ -54,22 +54,54 @@ describe('p4jit run', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     const ret = -5 - 7;
     assert.match(r.stdout, new RegExp(`returned ${ret} \\(0x${(ret >>> 0).toString(16)}\\)`));
-    assert.match(r.stdout, /cycles\s+\d+/);
+    assert.match(r.stdout, /^ {2}ran {6}[\d,]+ instructions$/m, 'the emulator counts instructions by default');
+    assert.doesNotMatch(r.stdout, /cycles/);
     assert.equal(r.stderr, '');
   });
 
-  test('--json shape: return, cycles, output, arrays keyed by parameter name, fault and overrun null', async () => {
+  test('identical calls report identical instruction counts; --no-icount reports wall time, never cycles', async () => {
+    const counts = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await run('dsp.c', 'fir', ['[1,2,3,4,5,6,7,8]', '8', '[0.5,0.25,0.125]', '3', '[0]*8'], ['--json']);
+      assert.equal(r.exitCode, 0, r.stderr);
+      const j = JSON.parse(r.stdout);
+      assert.equal(j.cycles, null, 'instructions are not called cycles');
+      assert.equal(j.timeUs, null, 'virtual time is not shown as time');
+      counts.push(j.instructions);
+    }
+    assert.match(counts[0], /^\d+$/);
+    assert.deepEqual(counts, [counts[0], counts[0], counts[0]]);
+
+    const wall = await p4jit(['run', corpus('dsp.c'), 'fir', '[1,2,3,4,5,6,7,8]', '8', '[0.5,0.25,0.125]', '3', '[0]*8', '--emulator', '--no-icount']);
+    assert.equal(wall.exitCode, 0, wall.stderr);
+    assert.match(wall.stdout, /^ {2}ran {6}[\d.]+ (µs|ms) wall time$/m);
+    assert.doesNotMatch(wall.stdout, /cycles|instructions/);
+    const info = await p4jit(['info', '--emulator', '--no-icount']);
+    assert.match(info.stdout, /^counts +the host's clock ticks at \d+ MHz \(shown as wall time/m);
+    assert.match(info.stdout, /^cache +none \(the emulator models no cache\)$/m);
+    assert.match((await onEmu(['info'])).stdout, /^counts +instructions executed \(QEMU -icount/m);
+  });
+
+  test('float32 results print as float32: 0.049, not 0.04899999871850014', async () => {
+    const r = await run('dsp.c', 'fir', ['[0.049, 0.5]', '2', '[1]', '1', '[0]*2']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}y = \[0\.049, 0\.5\]$/m);
+    const j = await run('dsp.c', 'fir', ['[0.049, 0.5]', '2', '[1]', '1', '[0]*2'], ['--json']);
+    assert.match(j.stdout, /"y":\[0\.049,0\.5\]/);
+  });
+
+  test('--json shape: return, instructions, output, arrays keyed by parameter name, fault and overrun null', async () => {
     // values whose products and sums are exact in float: the answer is the same fused or not
     const a = [0.5, 1.5, -2, 8];
     const b = [4, 0.25, 3, -0.125];
     const r = await run('dsp.c', 'dot_product', [JSON.stringify(a), JSON.stringify(b), String(a.length)], ['--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     const j = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(j).sort(), ['arrays', 'cycles', 'fault', 'function', 'hostMs', 'output', 'overrun', 'return', 'timeUs']);
+    assert.deepEqual(Object.keys(j).sort(), ['arrays', 'cycles', 'fault', 'function', 'hostMs', 'instructions', 'output', 'overrun', 'return', 'timeUs']);
     assert.equal(j.function, 'dot_product');
-    assert.equal(j.return, a.reduce((s, x, i) => Math.fround(s + Math.fround(x * b[i])), 0));
-    assert.match(j.cycles, /^\d+$/, 'cycles: a 64-bit count as decimal text');
-    assert.equal(typeof j.timeUs, 'number');
+    assert.equal(Math.fround(j.return), a.reduce((s, x, i) => Math.fround(s + Math.fround(x * b[i])), 0));
+    assert.match(j.instructions, /^\d+$/, 'instructions: a 64-bit count as decimal text');
+    assert.equal(j.cycles, null);
     assert.equal(typeof j.hostMs, 'number');
     assert.equal(j.output, '');
     assert.deepEqual(j.arrays, {});
@@ -83,7 +115,7 @@ describe('p4jit run', () => {
     const r = await run('dsp.c', 'fir', [JSON.stringify(x), String(x.length), JSON.stringify(h), String(h.length), `[0]*${x.length}`], ['--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     const y = x.map((_, i) => h.reduce((acc, hk, k) => (k <= i ? Math.fround(acc + Math.fround(hk * x[i - k])) : acc), 0));
-    assert.deepEqual(JSON.parse(r.stdout).arrays, { y });
+    assert.deepEqual(JSON.parse(r.stdout).arrays.y.map(Math.fround), y, 'float32 text reads back to the same float32');
   });
 
   test('printf output is captured', async () => {

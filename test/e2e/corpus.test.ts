@@ -243,7 +243,7 @@ describe('library: JitSession.run', needsFirmwareElf(), () => {
     test(c.title, async () => {
       const r = await (c.folder ? folderSession : session).run(corpus(c.file), c.fn, c.args);
       assert.equal(r.fault, null, r.fault?.message);
-      assert.ok(r.cycles !== null && r.cycles > 0n);
+      assert.ok(r.count !== null && r.count > 0n);
       assert.deepEqual(answerOf(r), expectedOf(c));
       libraryAnswers.set(c.title, answerOf(r));
     });

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import {
   parseArgument, parseArguments, parseScalar, encodeScalar, decodeScalar, decodeReturn, encodeArray, decodeArray,
-  buildSlots, formatValue, formatArray, parseFloatText, ArgumentError, type JsValue,
+  buildSlots, parseFloatText, ArgumentError, type JsValue,
 } from '../../toolchain/args.js';
+import { formatArray, formatValue } from '../../extension/session/format.js';
 import { findFunction, type Param } from '../../toolchain/signature.js';
 import { KINDS, TypeScope, type ElementKind, type ScalarKind } from '../../toolchain/ctypes.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { deviceCommand, parseCaps, parseNumber, parseWriteData, protectNegativeNumbers, UsageError, type CliValues } from '../../extension/cli/main.js';
-import { checkCall, jsonValue } from '../../extension/cli/run.js';
+import { checkCall } from '../../extension/cli/run.js';
 import { MallocCap } from '../../extension/protocol/constants.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -112,12 +112,5 @@ describe('checkCall: what run can refuse without a device', () => {
     await assert.rejects(checkCall(ints, 'scale_copy', ['[1, 2', '[0]', '1', '1']), isUsage(/is not a list/));
     const asm = join(repoRoot, 'test', 'fixtures', 'corpus', 'asm', 'mac.S');
     await assert.rejects(checkCall(asm, 'asm_mac', ['1', '2', '3']), isUsage(/^mac\.S is assembly, and signatures are read from C/));
-  });
-});
-
-describe('jsonValue: the --json encoding of results', () => {
-  test('64-bit integers as decimal text, inf and nan spelled as arguments take them', () => {
-    const text = JSON.stringify({ r: 2n ** 63n, q: [Infinity, -Infinity, NaN, 1.5], z: null }, jsonValue);
-    assert.deepEqual(JSON.parse(text), { r: '9223372036854775808', q: ['inf', '-inf', 'nan', 1.5], z: null });
   });
 });

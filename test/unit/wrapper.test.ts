@@ -8,8 +8,9 @@ import fc from 'fast-check';
 import { findFunction, parseFunctions, type FunctionSignature } from '../../toolchain/signature.js';
 import { generateWrapper, writeWrapper, needsSourceIncluded, ENTRY_SYMBOL } from '../../toolchain/wrapper.js';
 import {
-  parseArguments, decodeReturn, decodeArray, encodeScalar, decodeScalar, formatValue, type Argument, type JsValue,
+  parseArguments, decodeReturn, decodeArray, encodeScalar, decodeScalar, type Argument, type JsValue,
 } from '../../toolchain/args.js';
+import { formatValue } from '../../extension/session/format.js';
 import type { ScalarKind } from '../../toolchain/ctypes.js';
 
 const work = mkdtempSync(join(tmpdir(), 'p4jit-wrapper-'));

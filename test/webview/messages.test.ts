@@ -15,6 +15,7 @@ test('well-formed webview messages parse to themselves', () => {
     { type: 'freeAllocation', addr: 0 }, { type: 'freeAllocation', addr: 0xffff_ffff },
     { type: 'freeFunction', name: 'dot_product' }, { type: 'runFunction', name: '_start2' },
     { type: 'openSource', file: 'C:\\src\\a.c', line: 1 },
+    { type: 'exportArray', call: 3, name: 'y' },
   ];
   for (const message of messages) assert.deepEqual(parseWebviewMessage(message), message);
 });
@@ -31,6 +32,7 @@ test('malformed webview messages are rejected', () => {
     { type: 'openSource', file: '', line: 1 }, { type: 'openSource', file: 'a.c', line: 0 },
     { type: 'openSource', file: 'a.c', line: 2.5 }, { type: 'openSource', file: 'a\0.c', line: 3 },
     { type: 'openSource', file: 'a.c' }, { type: 'openSource', line: 3 },
+    { type: 'exportArray', call: -1, name: 'y' }, { type: 'exportArray', call: 1, name: 'y[0]' }, { type: 'exportArray', name: 'y' },
   ];
   for (const value of bad) assert.equal(parseWebviewMessage(value), undefined, JSON.stringify(value));
 });
@@ -45,7 +47,8 @@ test('any value either fails to parse or parses to a valid message', () => {
   const candidate = fc.oneof(
     fc.anything(),
     fc.record({
-      type: fc.constantFrom('ready', 'refresh', 'connect', 'freeAllocation', 'freeFunction', 'runFunction', 'openSource', 'x'),
+      type: fc.constantFrom('ready', 'refresh', 'connect', 'freeAllocation', 'freeFunction', 'runFunction', 'openSource', 'exportArray', 'x'),
+      call: fc.oneof(fc.integer(), fc.double()),
       addr: fc.oneof(fc.integer(), fc.double(), fc.string()),
       name: fc.oneof(fc.string(), fc.stringMatching(/^[A-Za-z_]\w{0,20}$/)),
       file: fc.string(),
@@ -70,6 +73,9 @@ test('targetsKnownItem accepts only what the panel was shown', () => {
   assert.ok(targetsKnownItem({ type: 'openSource', file: '/home/dev/dsp/scale.c', line: 17 }, state));
   assert.ok(!targetsKnownItem({ type: 'openSource', file: '/home/dev/dsp/scale.c', line: 18 }, state));
   assert.ok(!targetsKnownItem({ type: 'openSource', file: '/etc/passwd', line: 1 }, state));
+  assert.ok(targetsKnownItem({ type: 'exportArray', call: 2, name: 'a' }, state));
+  assert.ok(!targetsKnownItem({ type: 'exportArray', call: 2, name: 'b' }, state));
+  assert.ok(!targetsKnownItem({ type: 'exportArray', call: 1, name: 'a' }, state));
   assert.ok(targetsKnownItem({ type: 'connect' }, emptyPanelState()));
 });
 

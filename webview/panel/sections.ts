@@ -3,7 +3,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { ARGUMENTS_OWNER, type AllocationInfo, type CallFault, type CallRecord, type HeapInfo, type LoadedFunctionInfo } from '../messages.js';
 import {
-  baseName, decodeCaps, formatBytes, formatClock, formatCount, formatFree, formatHex, formatMicros, usedPercent,
+  baseName, decodeCaps, formatBytes, formatClock, formatCount, formatFree, formatHex, usedPercent,
 } from '../format.js';
 import type { ViewContext } from './context.js';
 import { section } from './section.js';
@@ -141,10 +141,7 @@ export function callsSection(calls: CallRecord[], ctx: ViewContext): TemplateRes
 }
 
 function callItem(call: CallRecord, ctx: ViewContext): TemplateResult {
-  const metrics = [
-    call.cycles === null ? '' : `${formatCount(call.cycles)} cycles`,
-    call.timeUs === null ? '' : formatMicros(call.timeUs),
-  ].filter(Boolean);
+  const metrics = call.measured;
   return html`
     <li class=${call.fault ? 'item call faulted' : 'item call'} data-call=${call.id}>
       <div class="item-head">
@@ -161,7 +158,11 @@ function callItem(call: CallRecord, ctx: ViewContext): TemplateResult {
       ${call.arrays.length > 0
         ? html`
             <div class="muted">Arrays after the call</div>
-            <dl class="arrays">${call.arrays.map((a) => html`<dt><code>${a.name}</code></dt><dd><code>${a.values}</code></dd>`)}</dl>`
+            <dl class="arrays">${call.arrays.map((a) => html`
+              <dt><code>${a.name}</code> <span class="muted">${a.length} values</span>
+                <button class="link" aria-label=${`Copy or save all ${a.length} values of ${a.name}`}
+                  @click=${() => ctx.send({ type: 'exportArray', call: call.id, name: a.name })}>Copy or Save…</button></dt>
+              <dd><code>${a.values}</code></dd>`)}</dl>`
         : nothing}
     </li>
   `;
