@@ -225,6 +225,30 @@ export function argumentElementCount(text: string, param: Param, opts: ArgumentO
   return size.kind === 'array' ? size.elements : undefined;
 }
 
+/** Names that say "the length of the array before me": n, len, count, size, num_x, x_len, nTaps… */
+const LENGTH_NAME = /^(n|len|length|count|cnt|size|num|nelems?|n_\w+|n[A-Z]\w*|num_?\w+|\w+_(n|len|length|count|cnt|size|num)|\w+(Len|Length|Count|Size))$/;
+
+/**
+ * The length to pre-fill for parameter `index`, when the signature pairs it clearly with the
+ * array given just before (`float *x, int n`: an integer with a length's name right after a
+ * pointer) and that argument, `previous[index - 1]`, gives elements (a list, a string, an @file).
+ */
+export function pairedLength(params: readonly Param[], index: number, previous: readonly string[], opts: ArgumentOptions = {}): string | undefined {
+  const param = params[index];
+  const pointer = params[index - 1];
+  if (!param || !pointer || pointer.type.kind !== 'ptr' || previous[index - 1] === undefined) return undefined;
+  if (param.type.kind === 'bool' || param.type.kind === 'ptr' || KINDS[param.type.kind as ScalarKind]?.float !== false) return undefined;
+  if (!LENGTH_NAME.test(param.name)) return undefined;
+  try {
+    const s = previous[index - 1].trim();
+    if (/^"/.test(s)) return undefined; // a string's NUL makes its element count no length a user means
+    const count = argumentElementCount(s, pointer, opts);
+    return count === undefined ? undefined : String(count);
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a pointer argument's text is, checked against the parameter's type (nothing is read or built). */
 type PointerInput =
   | { kind: 'address' }

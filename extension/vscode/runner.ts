@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 
 import { JitSession } from '../session/jit-session.js';
 import type { CallResult, LoadedFunction } from '../session/types.js';
-import { parseArgument } from '../../toolchain/args.js';
+import { pairedLength, parseArgument } from '../../toolchain/args.js';
 import { CompileError } from '../../toolchain/build.js';
 import { findFunction, formatSignature, functionAt, parseFunctions, SignatureError, type FunctionSignature } from '../../toolchain/signature.js';
 import type { DeviceManager } from './device-manager.js';
@@ -262,7 +262,10 @@ export class Runner {
     }
   }
 
-  /** One input box per parameter, prefilled with the last values used for this function. */
+  /**
+   * One input box per parameter, prefilled with the last values used for this function, or for a
+   * length that follows an array (`float *x, int n`) with the length of the array just given.
+   */
   private async askArguments(sig: FunctionSignature, key: string): Promise<string[] | undefined> {
     const previous = this.context.workspaceState.get<string[]>(argsKey(key)) ?? [];
     const args: string[] = [];
@@ -270,13 +273,14 @@ export class Runner {
       const hint = param.type.kind === 'ptr'
         ? `a list such as [1, 2, 3] or [0]*64${['u8', 'i8'].includes(param.type.pointee?.kind ?? '') ? ', a string such as "text"' : ''}, @address or null`
         : `a ${param.type.text} value`;
+      const length = pairedLength(sig.params, i, args);
       this.prompting = { function: sig.name, param: param.name, index: i };
       this.prompts++;
       const value = await vscode.window.showInputBox({
         title: `${formatSignature(sig)}  (${i + 1}/${sig.params.length})`,
-        prompt: `${param.name}: ${param.type.text} (${hint})`,
+        prompt: `${param.name}: ${param.type.text} (${length !== undefined ? `the length of ${sig.params[i - 1].name}, ${length}, is filled in` : hint})`,
         placeHolder: param.name,
-        value: previous[i] ?? '',
+        value: length ?? previous[i] ?? '',
         ignoreFocusOut: true,
         validateInput: (text) => {
           try {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import {
   parseArgument, parseArguments, parseScalar, encodeScalar, decodeScalar, decodeReturn, encodeArray, decodeArray,
-  buildSlots, parseFloatText, ArgumentError, type JsValue,
+  buildSlots, pairedLength, parseFloatText, ArgumentError, type JsValue,
 } from '../../toolchain/args.js';
 import { formatArray, formatValue } from '../../extension/session/format.js';
 import { findFunction, type Param } from '../../toolchain/signature.js';
@@ -325,3 +325,18 @@ function lower(exact: string): string {
   const s = digits.toString().padStart(scale + 1, '0');
   return `${neg ? '-' : ''}${s.slice(0, s.length - scale)}.${s.slice(s.length - scale)}`;
 }
+
+test('pairedLength: a length right after an array is pre-filled with its element count, only when the names say so', async () => {
+  const sig = await findFunction(
+    'int f(const float *x, int n, const int16_t *h, size_t h_len, float *y, int gain, char *s, int len, double *d, float nd) { return 0; }', 'f');
+  const given = ['[1, 2, 3]', '', '[0]*64', '', '[1,2]', '', '"text"', '', '[1]', ''];
+  const at = (i: number, previous = given) => pairedLength(sig.params, i, previous);
+  assert.equal(at(1), '3', 'float *x, int n');
+  assert.equal(at(3), '64', 'a repeated list: int16_t *h, size_t h_len');
+  assert.equal(at(5), undefined, 'gain is not a length');
+  assert.equal(at(7), undefined, 'a string is not a list of elements');
+  assert.equal(at(9), undefined, 'a float is not a length');
+  assert.equal(at(0), undefined);
+  assert.equal(at(1, ['[1, 2', '']), undefined, 'an argument that does not parse gives nothing');
+  assert.equal(at(1, ['@0x82000000', '']), undefined, 'a raw address has no length');
+});
