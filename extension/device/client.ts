@@ -276,11 +276,12 @@ export class DeviceClient extends EventEmitter {
 
   /**
    * How long the host waits for a call with a device time limit of `limit` ms. Under QEMU -icount
-   * the limit counts virtual time (one instruction a nanosecond), and QEMU executes fewer than
-   * 10^9 instructions a second (about 10^9 on an idle machine, a third of that on a busy one).
+   * the limit counts emulated time (10^9 instructions a second), and QEMU executes 0.06-1.3 x 10^9
+   * instructions a second there: the fewer instructions a loop's body has, the slower (a
+   * `while (1);` is the slowest, measured 16x its limit).
    */
   private callWaitMs(limit: number): number {
-    return (this.has(DeviceCap.ICount) ? 5 * limit : limit) + this.callSlackMs;
+    return (this.has(DeviceCap.ICount) ? 20 * limit : limit) + this.callSlackMs;
   }
 
   async heapInfo(): Promise<HeapInfo> {

@@ -21,6 +21,8 @@ const ACTIONS: Action[] = [
 ];
 
 export class ArrayExporter {
+  /** What is being asked now (read by the integration tests, like Runner.prompting). */
+  asking: 'action' | 'file' | undefined;
   /** What the last export did (read by the integration tests). */
   last: { name: string; format: Action['format']; path?: string; text?: string } | undefined;
 
@@ -33,10 +35,10 @@ export class ArrayExporter {
     const kind = picked.result.kinds.arrays[picked.name];
     const values = picked.result.arrays[picked.name];
     if (!kind || !values) throw new Error(`${picked.result.function} returned no array named ${picked.name}`);
-    const action = await vscode.window.showQuickPick(ACTIONS, {
+    const action = await this.ask('action', () => vscode.window.showQuickPick(ACTIONS, {
       title: `P4-JIT: ${picked.name} of ${callText(picked.result)} (${values.length} values)`,
       placeHolder: 'Copy or save all values',
-    });
+    }));
     if (!action) return;
     if (action.format === 'copy') {
       const text = formatResultArray(picked.result, picked.name);
@@ -46,16 +48,26 @@ export class ArrayExporter {
       return;
     }
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? dirname(picked.result.file);
-    const target = await vscode.window.showSaveDialog({
-      title: `Save ${picked.name} as .${action.format}`,
-      defaultUri: vscode.Uri.file(join(folder, `${picked.result.function}_${picked.name}.${action.format}`)),
-      filters: { [action.format.toUpperCase()]: [action.format] },
-    });
+    const format = action.format;
+    const target = await this.ask('file', () => vscode.window.showSaveDialog({
+      title: `Save ${picked.name} as .${format}`,
+      defaultUri: vscode.Uri.file(join(folder, `${picked.result.function}_${picked.name}.${format}`)),
+      filters: { [format.toUpperCase()]: [format] },
+    }));
     if (!target) return;
     await writeFile(target.fsPath, arrayFile(action.format, picked.name, kind, values));
     this.last = { name: picked.name, format: action.format, path: target.fsPath };
     this.log(`Saved ${values.length} values of ${picked.name} (${picked.result.function}) to ${target.fsPath}`);
     vscode.window.setStatusBarMessage(`$(check) ${picked.name} saved to ${target.fsPath}`, 5000);
+  }
+
+  private async ask<T>(what: 'action' | 'file', question: () => Thenable<T>): Promise<T> {
+    this.asking = what;
+    try {
+      return await question();
+    } finally {
+      this.asking = undefined;
+    }
   }
 
   /** An array of `result`, or of the recent calls, chosen by the user. */
