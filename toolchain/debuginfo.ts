@@ -34,9 +34,7 @@ export async function addressToLine(toolchain: Toolchain, elfPath: string, addre
 }
 
 export async function disassemble(toolchain: Toolchain, elfPath: string): Promise<string> {
-  const r = await execa(`${toolchain.prefix}objdump`, ['-d', '-S', '-l', '--no-show-raw-insn', '-M', 'no-aliases',
-    // the wrapper's source sits next to the ELF, in a build folder renamed after it was compiled
-    '-I', dirname(elfPath), elfPath], { reject: false, all: true });
+  const r = await execa(`${toolchain.prefix}objdump`, ['-d', '-l', '--no-show-raw-insn', elfPath], { reject: false, all: true });
   if (r.exitCode !== 0) throw new Error(`objdump failed: ${r.all}`);
   return r.stdout;
 }

@@ -9,8 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 import type { DeviceClient } from '../device/client.js';
 import { DeviceError } from '../device/errors.js';
@@ -19,6 +19,7 @@ import { builtImageMatching, EMULATOR_BOARD } from '../emulator/image.js';
 import { counterKind } from '../protocol/payloads.js';
 import { discoverToolchain, type Toolchain } from '../../toolchain/discover.js';
 import { addressFrames, disassemble } from '../../toolchain/debuginfo.js';
+import { disassemblyView } from '../../toolchain/disasm-view.js';
 import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
 import { buildFunction, folderSources, type BuiltFunction } from '../../toolchain/function-build.js';
 import { loadObjects } from '../../toolchain/loader.js';
@@ -294,10 +295,17 @@ export class JitSession extends EventEmitter {
     });
   }
 
-  async disassembly(key: string): Promise<string> {
+  /** The function's machine code with its source lines; paths relative to `relativeTo` (default: the source's folder). */
+  async disassembly(key: string, relativeTo?: string): Promise<string> {
     const fn = this.functions.get(key);
     if (!fn) throw new Error(`no function ${key.replace(/.*::/, '')} is loaded`);
-    return disassemble(this.toolchain, fn.elfPath);
+    const objdump = await disassemble(this.toolchain, fn.elfPath);
+    const files = new Map<string, string[] | undefined>();
+    const sourceLine = (path: string, line: number) => {
+      if (!files.has(path)) files.set(path, existsSync(path) ? readFileSync(path, 'utf8').split('\n') : undefined);
+      return files.get(path)?.[line - 1];
+    };
+    return disassemblyView(objdump, { relativeTo: relativeTo ?? dirname(fn.file), function: fn.name, address: fn.entry, sourceLine });
   }
 
   // ---- internals ----

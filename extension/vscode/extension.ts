@@ -13,7 +13,7 @@ import type { PanelState } from '../../webview/messages.js';
 import { RunCodeLensProvider } from './codelens.js';
 import { readConfig, settingWarnings, storePort } from './config.js';
 import { DeviceManager, EMULATOR_LABEL } from './device-manager.js';
-import { DisassemblyProvider, DISASSEMBLY_SCHEME } from './disassembly.js';
+import { DisassemblyProvider, DISASSEMBLY_SCHEME, showDisassembly } from './disassembly.js';
 import { ArrayExporter } from './export-array.js';
 import { LoadTaskProvider, type ReloadOutcome } from './load-task.js';
 import { DevicePanel, PANEL_VIEW_ID } from './panel.js';
@@ -98,9 +98,7 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
     command('p4jit.freeAll', () => guard(() => runner.freeAll())),
     command('p4jit.showDisassembly', async (key?: string) => {
       const fn = key ? dev.loadedFunctions().find((f) => f.key === key) : await runner.pickLoaded('Disassemble which loaded function?', true);
-      if (!fn) return undefined;
-      const doc = await vscode.workspace.openTextDocument(DisassemblyProvider.uriFor(fn.key, fn.name));
-      return vscode.window.showTextDocument(doc, { preview: true });
+      return fn ? showDisassembly(fn) : undefined;
     }),
 
     command('p4jit.connect', () => guard(() => dev.ensureSession().then(() => undefined))),

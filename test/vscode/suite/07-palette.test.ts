@@ -92,10 +92,11 @@ suite('command palette', () => {
     const editor = await vscode.commands.executeCommand<vscode.TextEditor>('p4jit.showDisassembly', fn.key);
     assert.equal(editor.document.uri.scheme, 'p4jit-disasm');
     const text = editor.document.getText();
-    assert.match(text, /^[0-9a-f]{8} <__p4jit_entry>:$/m, 'the entry the device calls');
-    assert.match(text, /^[0-9a-f]{8}:\s+c?\.?jr\s+ra$/m, 'its instructions, with their device addresses');
+    assert.match(text, /^answer: +# 0x[0-9a-f]{8}$/m, 'the function');
+    assert.match(text, /^ {4}[0-9a-f]{8}: +ret$/m, 'its instructions, with their device addresses');
     assert.ok(text.includes(`${fn.addr.toString(16)}`.slice(0, 6)), 'linked at the address the device allocated');
-    assert.match(text, /answer\(\)/, 'source lines are interleaved');
+    assert.match(text, /^# src\/basics\.c:\d+ +return 42;$/m, 'source lines are interleaved');
+    assert.match(text, /^__p4jit_entry: +# 0x[0-9a-f]{8}$/m, 'the entry the device calls, after it');
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 });

@@ -28,6 +28,9 @@ async function lensTitles(uri: vscode.Uri): Promise<string[]> {
 
 /** The panel's entry for a call, once the panel has been told about it. */
 async function panelCall(r: CallResult) {
+  const api = await p4jit();
+  await vscode.commands.executeCommand('p4jit.openPanel');
+  await until(() => api.panelReady(), 'the panel webview to start', 60_000);
   await vscode.commands.executeCommand('p4jit.refreshPanel');
   return until(async () => (await panelState())?.calls.find((c) => c.function === r.function && c.args.join() === r.args.map((a) => a.display).join()), 'the call in the panel');
 }
