@@ -84,6 +84,8 @@ export function resultJson(r: CallResult): string {
     ['arrays', jsonObject(arrays)],
     ['fault', JSON.stringify(r.fault)],
     ['overrun', JSON.stringify(r.overrun)],
+    // the C types, so a reader knows that 0.1 of an f32 means the float32 nearest to 0.1
+    ['kinds', JSON.stringify(r.kinds)],
   ]);
 }
 

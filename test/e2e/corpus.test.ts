@@ -392,7 +392,10 @@ describe('CLI: p4jit run --json', needsFirmwareElf(), () => {
       assert.equal(r.exitCode, 0, r.stderr);
       const j = JSON.parse(r.stdout);
       assert.equal(j.fault, null);
-      const answer = { ret: j.return, arrays: j.arrays, output: j.output };
+      // float32 values come as their shortest text: read back as float32, they are the values
+      const f32 = (kind: string, v: unknown) => (kind === 'f32' && typeof v === 'number' ? Math.fround(v) : v);
+      const arrays = Object.fromEntries(Object.entries(j.arrays as Record<string, unknown[]>).map(([name, values]) => [name, values.map((v) => f32(j.kinds.arrays[name], v))]));
+      const answer = { ret: f32(j.kinds.return, j.return), arrays, output: j.output };
       assert.deepEqual(answer, expectedOf(c));
       if (libraryAnswers.has(c.title)) assert.deepEqual(answer, libraryAnswers.get(c.title));
     });

@@ -123,7 +123,9 @@ describe('authentication', WITH_A_SECRET, () => {
   let client: DeviceClient;
 
   before(async () => {
-    emu = await start({ secret: SECRET });
+    // the refusal period is time: host-clock time, not -icount's emulated time (which an idle
+    // device polling its UART advances far slower than the wall clock)
+    emu = await start({ secret: SECRET, icount: false });
     wire = new RecordingLink(await SerialTransport.open(emu.port));
     client = await DeviceClient.attach(wire);
   });

@@ -117,7 +117,9 @@ let host: SeedHost;
 let build: BuildOptions;
 
 before(async () => {
-  emu = await startDevice();
+  // host-clock time: a seed host waits a few seconds for a runaway EXEC's TIMEOUT, and under -icount its
+  // 2 s limit counts emulated time, which a tight loop takes far longer than 2 s of wall time to reach
+  emu = await startDevice({ icount: false });
   host = await SeedHost.open(emu.port);
   build = { toolchain: discoverToolchain(), buildDir: scratchDir('seed-host'), firmwareElf: emu.image };
 });
