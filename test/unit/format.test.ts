@@ -68,6 +68,7 @@ test('--json: float32 as float32, the count under the name of what it counts', (
   assert.match(json, /"arrays":\{"x":\[0\.049,2\]\}/);
   assert.deepEqual(JSON.parse(json), {
     function: 'fir', return: 0.049, cycles: null, instructions: '1234', timeUs: null, hostMs: 12.3, output: '', arrays: { x: [0.049, 2] }, fault: null, overrun: null,
+    kinds: { return: 'f32', arrays: { x: 'f32' } },
   });
   const board = JSON.parse(resultJson(result({ counter: 'cycles', timeUs: 5, returnValue: 2n ** 63n, kinds: { return: 'u64', arrays: { x: 'f32' } } })));
   assert.equal(board.cycles, '1234');
