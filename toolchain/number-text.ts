@@ -146,16 +146,10 @@ export function formatFloat(x: number, bits: 32 | 64): string {
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   if (Object.is(x, -0)) return '-0';
   if (bits === 64) return String(x);
-  for (let p = 1; p <= 9; p++) {
-    const s = trimZeros(x.toPrecision(p));
+  for (let p = 1; p <= 9; p++) { // 9 significant digits always identify a float32
+    // through a double: JavaScript's own notation for those digits (110, not toPrecision's 1.1e+2)
+    const s = String(Number(x.toPrecision(p)));
     if (decimalToFloat32(s) === x) return s;
   }
   return String(x);
-}
-
-/** "1.2300e+5" → "1.23e+5", "2.50" → "2.5". */
-function trimZeros(s: string): string {
-  const [mant, exp] = s.split('e');
-  const m = mant.includes('.') ? mant.replace(/0+$/, '').replace(/\.$/, '') : mant;
-  return exp === undefined ? m : `${m}e${exp}`;
 }

@@ -46,7 +46,7 @@ export class RunCodeLensProvider implements vscode.CodeLensProvider, vscode.Disp
       if (result) {
         const measured = measurementParts(result).map((m) => ` · ${m}`).join('');
         lenses.push(new vscode.CodeLens(range, {
-          title: result.fault ? `$(error) ${result.fault.kind}` : `= ${result.returnDisplay}${measured}`,
+          title: result.fault ? `$(error) ${result.fault.kind}` : `returned ${result.returnDisplay}${measured}`,
           tooltip: result.fault?.message ?? 'The last result; open the device panel for all of them',
           command: 'p4jit.openPanel',
         }));

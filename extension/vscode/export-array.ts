@@ -36,7 +36,7 @@ export class ArrayExporter {
     const values = picked.result.arrays[picked.name];
     if (!kind || !values) throw new Error(`${picked.result.function} returned no array named ${picked.name}`);
     const action = await this.ask('action', () => vscode.window.showQuickPick(ACTIONS, {
-      title: `P4-JIT: ${picked.name} of ${callText(picked.result)} (${values.length} values)`,
+      title: `P4-JIT: ${picked.name} of ${picked.result.function} (${values.length} values)`,
       placeHolder: 'Copy or save all values',
     }));
     if (!action) return;

@@ -39,6 +39,8 @@ test('float32 values print without the double widening noise', () => {
   assert.equal(formatFloat(Math.fround(3.4028234663852886e38), 32), '3.4028235e+38');
   assert.equal(formatFloat(2 ** -149, 32), '1e-45');
   assert.equal(formatFloat(0.049, 64), '0.049');
+  assert.deepEqual([10, 110, 999, 4096, 1e6].map((x) => formatFloat(x, 32)), ['10', '110', '999', '4096', '1000000'], 'whole numbers as written, not 1.1e+2');
+  assert.equal(formatFloat(Math.fround(1.5e-7), 32), '1.5e-7');
   assert.equal(formatArray('f32', [Math.fround(0.1), Math.fround(-2.5), NaN, -Infinity]), '[0.1, -2.5, nan, -inf]');
   assert.equal(formatArray('i32', [1, 2, 3, 4], 2), '[1, 2, … 2 more]');
 });

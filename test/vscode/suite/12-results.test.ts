@@ -52,7 +52,7 @@ suite('results: honest counts, float32, whole arrays', () => {
 
     const shown = `${count.toLocaleString('en-US')} instructions`;
     const titles = await lensTitles(uri);
-    assert.ok(titles.includes(`= 18 · ${shown}`), `the CodeLens shows the result and the count (${titles.join(' | ')})`);
+    assert.ok(titles.includes(`returned 18 · ${shown}`), `the CodeLens shows the result and the count (${titles.join(' | ')})`);
     assert.ok(!titles.some((t) => /cycles/.test(t)), 'instructions are never called cycles');
     assert.deepEqual((await panelCall(runs[2])).measured, [shown]);
   });
@@ -131,8 +131,8 @@ suite('results: honest counts, float32, whole arrays', () => {
       assert.equal(r.returnValue, 6);
       assert.equal(r.counter, 'host-ticks');
       const titles = await lensTitles(uri);
-      const lens = titles.find((t) => t.startsWith('= 6'));
-      assert.match(lens ?? '', /^= 6 · [\d.]+ (µs|ms) wall time$/, `the lens (${titles.join(' | ')})`);
+      const lens = titles.find((t) => t.startsWith('returned 6'));
+      assert.match(lens ?? '', /^returned 6 · [\d.]+ (µs|ms) wall time$/, `the lens (${titles.join(' | ')})`);
       const entry = await panelCall(r);
       assert.equal(entry.measured.length, 1);
       assert.match(entry.measured[0], /wall time$/);

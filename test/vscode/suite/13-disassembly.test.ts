@@ -31,7 +31,7 @@ suite('disassembly', () => {
     const fn = await vscode.commands.executeCommand<LoadedFunction>('p4jit.upload', uri, 'energy');
     assert.ok(fn, 'energy is loaded');
 
-    await ui.palette('P4-JIT: Show Disassembly of Loaded Function');
+    await ui.palette('P4-JIT: Show Disassembly of Loaded Function…');
     await ui.pickQuickItem('energy');
     const editor = await until(() => {
       const e = vscode.window.activeTextEditor;
