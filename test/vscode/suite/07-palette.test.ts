@@ -95,7 +95,7 @@ suite('command palette', () => {
     assert.match(text, /^answer: +# 0x[0-9a-f]{8}$/m, 'the function');
     assert.match(text, /^ {4}[0-9a-f]{8}: +ret$/m, 'its instructions, with their device addresses');
     assert.ok(text.includes(`${fn.addr.toString(16)}`.slice(0, 6)), 'linked at the address the device allocated');
-    assert.match(text, /^# src\/basics\.c:\d+ +return 42;$/m, `source lines are interleaved:\n${text}`);
+    assert.match(text, /^# src\/basics\.c:\d+  \S/m, `source lines are interleaved:\n${text}`);
     assert.match(text, /^__p4jit_entry: +# 0x[0-9a-f]{8}$/m, 'the entry the device calls, after it');
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });

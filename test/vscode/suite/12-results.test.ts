@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 
@@ -71,26 +71,28 @@ suite('results: honest counts, float32, whole arrays', () => {
     assert.match(y.values, /^\[0\.049, 1, 2, 3, .*, 63, … 936 more\]$/, 'float32 0.049 reads 0.049, not 0.04899999871850014');
 
     const saveAs = async (label: string, file: string) => {
-      const path = join(workspaceRoot(), 'scratch', file);
+      // the name offered (function_array.ext in the workspace folder), accepted as most users do
+      const path = join(workspaceRoot(), file);
+      rmSync(path, { force: true });
       const done = vscode.commands.executeCommand('p4jit.exportArray', r, 'y');
       await until(() => api.exporter.asking === 'action', 'the choice of copy or save');
       await ui.pickQuickItem(label);
       await until(() => api.exporter.asking === 'file', 'the save dialog');
-      await ui.pressKeys('Control+a');
-      await ui.typeText(path);
       await ui.pressKeys('Enter');
       await done;
       await until(() => existsSync(path) && api.exporter.last?.path === path, `${file} written`, 20_000);
-      return readFileSync(path);
+      const bytes = readFileSync(path);
+      rmSync(path);
+      return bytes;
     };
-    const csv = (await saveAs('Save as .csv', 'y.csv')).toString().trim().split('\n');
+    const csv = (await saveAs('Save as .csv', 'gain_y.csv')).toString().trim().split('\n');
     assert.equal(csv.length, 1001);
     assert.deepEqual(csv.slice(0, 3), ['y', '0.049', '1']);
     assert.equal(csv[1000], '999');
-    const json = JSON.parse((await saveAs('Save as .json', 'y.json')).toString());
+    const json = JSON.parse((await saveAs('Save as .json', 'gain_y.json')).toString());
     assert.equal(json.length, 1000);
     assert.equal(json[0], 0.049);
-    const npy = await saveAs('Save as .npy (NumPy)', 'y.npy');
+    const npy = await saveAs('Save as .npy (NumPy)', 'gain_y.npy');
     const headerEnd = 10 + npy.readUInt16LE(8);
     assert.match(npy.subarray(10, headerEnd).toString('latin1'), /'descr': '<f4', 'fortran_order': False, 'shape': \(1000,\)/);
     assert.equal(npy.length, headerEnd + 4000);
