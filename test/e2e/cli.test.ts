@@ -97,7 +97,8 @@ describe('p4jit run', () => {
     const r = await run('dsp.c', 'dot_product', [JSON.stringify(a), JSON.stringify(b), String(a.length)], ['--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     const j = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(j).sort(), ['arrays', 'cycles', 'fault', 'function', 'hostMs', 'instructions', 'output', 'overrun', 'return', 'timeUs']);
+    assert.deepEqual(Object.keys(j).sort(), ['arrays', 'cycles', 'fault', 'function', 'hostMs', 'instructions', 'kinds', 'output', 'overrun', 'return', 'timeUs']);
+    assert.equal(j.kinds.return, 'f32', 'the C type of the return value comes with it');
     assert.equal(j.function, 'dot_product');
     assert.equal(Math.fround(j.return), a.reduce((s, x, i) => Math.fround(s + Math.fround(x * b[i])), 0));
     assert.match(j.instructions, /^\d+$/, 'instructions: a 64-bit count as decimal text');
