@@ -171,7 +171,7 @@ export function parseArguments(texts: string[], sig: { name: string; params: Par
   return texts.map((text, i) => parseArgument(text, sig.params[i], opts));
 }
 
-function checkCount(texts: string[], sig: { name: string; params: Param[] }): void {
+export function checkCount(texts: readonly unknown[], sig: { name: string; params: Param[] }): void {
   if (texts.length !== sig.params.length) {
     const list = sig.params.map((p) => p.name).join(', ');
     throw new ArgumentError(sig.name, `expects ${sig.params.length} argument${sig.params.length === 1 ? '' : 's'}${
@@ -311,9 +311,9 @@ function parsePointer(s: string, param: Param, opts: ArgumentOptions): Argument 
   };
 }
 
-const elementAlignment = (element: ElementKind) => Math.max(4, KINDS[element].size);
+export const elementAlignment = (element: ElementKind) => Math.max(4, KINDS[element].size);
 
-function checkDeclaredLength(param: Param, elements: number): void {
+export function checkDeclaredLength(param: Param, elements: number): void {
   const n = param.type.arrayLength;
   if (n !== undefined && elements < n) throw new Error(`the parameter is declared with ${n} elements; got ${elements}`);
 }

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { CompileError } from '../../toolchain/build.js';
 import { capsNames, DeviceCap, MallocCap } from '../protocol/constants.js';
 import { Emulator } from '../emulator/launcher.js';
-import { closeDevice, explainForCommand, openDevice, type DeviceFlags, type DeviceHandle } from './device.js';
+import { closeDevice, explainForCommand, openDevice, type DeviceFlags, type DeviceHandle } from '../connect/open-device.js';
 import { cacheCommand } from './cache.js';
 import { Interrupts } from './interrupt.js';
 import { SecretError, secretFromOptions } from './secret.js';

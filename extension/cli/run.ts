@@ -11,7 +11,7 @@ import { defaultSettings } from '../session/defaults.js';
 import { describeResult, resultJson } from '../session/format.js';
 import { JitSession, type Progress } from '../session/jit-session.js';
 import type { SessionSettings } from '../session/types.js';
-import { closeDevice, explainForCommand, openDevice, type DeviceFlags } from './device.js';
+import { closeDevice, explainForCommand, openDevice, type DeviceFlags } from '../connect/open-device.js';
 import { UsageError, type CliValues } from './main.js';
 
 /** What the command is doing, for the interrupt message (see Interrupts). */

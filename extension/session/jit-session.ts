@@ -23,7 +23,7 @@ import { disassemblyView } from '../../toolchain/disasm-view.js';
 import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
 import { buildFunction, folderSources, type BuiltFunction } from '../../toolchain/function-build.js';
 import { loadObjects } from '../../toolchain/loader.js';
-import { measureArguments } from '../../toolchain/args.js';
+import { measureInputs, type ArgumentInput } from '../../toolchain/value-args.js';
 import { arenaBytesFor, marshalArguments, roomProblem, type MarshalledArguments } from './marshal.js';
 import { describeFault } from './faults.js';
 import { deviceOverrun, gapOverrun } from './overrun.js';
@@ -238,7 +238,7 @@ export class JitSession extends EventEmitter {
   }
 
   /** Builds if needed, loads if needed, and calls. */
-  async run(file: string, name: string, args: string[], opts: RunOptions = {}): Promise<CallResult> {
+  async run(file: string, name: string, args: readonly ArgumentInput[], opts: RunOptions = {}): Promise<CallResult> {
     const t0 = performance.now();
     const fn = await this.load(file, name, opts.signal);
     return this.invoke(fn, args, opts, t0);
@@ -248,7 +248,7 @@ export class JitSession extends EventEmitter {
    * Calls a function that is already loaded, never as it was when its source changed since the
    * load: that call is refused (SourceChangedError), or with `rebuild` built and reloaded first.
    */
-  async call(key: string, args: string[], opts: CallOptions = {}): Promise<CallResult> {
+  async call(key: string, args: readonly ArgumentInput[], opts: CallOptions = {}): Promise<CallResult> {
     const fn = this.functions.get(key);
     if (!fn) throw new Error(`no function ${key.replace(/.*::/, '')} is loaded`);
     if (fn.stale) throw new Error(`${fn.name} was loaded on a device that has since reset or gone: run it again to reload it`);
@@ -341,8 +341,8 @@ export class JitSession extends EventEmitter {
    * 16 million values would otherwise take seconds and hundreds of MB on the host to end in
    * ALLOC_FAIL).
    */
-  private async checkRoom(fn: LoadedFunction, args: string[], opts: RunOptions): Promise<void> {
-    const sizes = measureArguments(args, fn.signature, { baseDir: opts.baseDir });
+  private async checkRoom(fn: LoadedFunction, args: readonly ArgumentInput[], opts: RunOptions): Promise<void> {
+    const sizes = measureInputs(args, fn.signature, { baseDir: opts.baseDir });
     const bytes = arenaBytesFor(sizes);
     if (!sizes.some((s) => s.kind === 'array') || (this.arena && this.arena.size >= bytes)) return;
     const problem = roomProblem(sizes, arenaSize(bytes), await this.client.heapInfo(), this.settings.dataCaps, this.arena?.size ?? 0);
@@ -358,7 +358,7 @@ export class JitSession extends EventEmitter {
     return this.arena.addr;
   }
 
-  private async invoke(fn: LoadedFunction, args: string[], opts: RunOptions, t0: number): Promise<CallResult> {
+  private async invoke(fn: LoadedFunction, args: readonly ArgumentInput[], opts: RunOptions, t0: number): Promise<CallResult> {
     await this.checkRoom(fn, args, opts);
     let marshalled: MarshalledArguments = marshalArguments(fn.signature, args, { baseDir: opts.baseDir });
     const signal = opts.signal;

@@ -8,17 +8,21 @@
  * behind it, which names the parameter, or the device's guard, which the device reports.
  */
 import {
-  buildSlots, decodeArray, decodeReturn, parseArguments,
+  buildSlots, decodeArray, decodeReturn,
   type ArgumentOptions, type ArgumentSize, type ArrayArgument, type JsValue,
 } from '../../toolchain/args.js';
 import { KINDS, type ElementKind, type ScalarKind } from '../../toolchain/ctypes.js';
 import { MallocCap } from '../protocol/constants.js';
 import type { HeapInfo } from '../protocol/payloads.js';
 import type { FunctionSignature } from '../../toolchain/signature.js';
+import { toArguments, type ArgumentInput } from '../../toolchain/value-args.js';
 import { formatArray, formatValue } from './format.js';
 import type { ArgumentRecord } from './types.js';
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
+
+/** Values of an input array a call's record shows (a 48,000-sample input is not printed in full). */
+const RECORD_ITEMS = 1024;
 
 /** Pattern bytes between arrays: at least this many follow every array but the last. */
 const GAP = 16;
@@ -62,12 +66,12 @@ export interface MarshalledArguments {
   decodeReturn(slot: Buffer): { value: JsValue | null; display: string };
 }
 
-export function marshalArguments(sig: FunctionSignature, texts: string[], opts: ArgumentOptions = {}): MarshalledArguments {
-  const args = parseArguments(texts, sig, opts);
+export function marshalArguments(sig: FunctionSignature, inputs: readonly ArgumentInput[], opts: ArgumentOptions = {}): MarshalledArguments {
+  const args = toArguments(inputs, sig, opts);
   const records: ArgumentRecord[] = args.map((a) => ({
     name: a.param.name,
     type: a.param.type.text,
-    display: a.kind === 'scalar' ? formatValue(a.type, a.value) : a.isString ? JSON.stringify(Buffer.from(a.data).toString('utf8').replace(/\0$/, '')) : formatArray(a.element, a.values),
+    display: a.kind === 'scalar' ? formatValue(a.type, a.value) : a.isString ? JSON.stringify(Buffer.from(a.data).toString('utf8').replace(/\0$/, '')) : formatArray(a.element, a.values, RECORD_ITEMS),
   }));
   // read-only arrays first, then the ones to copy back, so those form one span
   const arrays = args.map((a, i) => ({ a, i })).filter((x): x is { a: ArrayArgument; i: number } => x.a.kind === 'array');

@@ -1,4 +1,4 @@
-/** How the CLI gets a device: --port PATH, --emulator, or (neither) a board if one is found, else the emulator. */
+/** How a command or a script gets a device: a port, the emulator, or (neither) a board if one is found, else the emulator. */
 import { DeviceClient } from '../device/client.js';
 import { DeviceUnresponsiveError, resetReasonName } from '../device/errors.js';
 import { ptyStamp, recall, remember } from './device-memory.js';

@@ -1,0 +1,221 @@
+/**
+ * The public API: a device, the functions loaded onto it and the buffers kept on it, for scripts,
+ * notebooks and tools. Built on the session layer (build, load, marshal, call) and the connect
+ * policy the CLI uses; no vscode import.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { ArgumentInput, DeviceAddress, TypedArray } from '../../toolchain/value-args.js';
+import { isTypedArray } from '../../toolchain/value-args.js';
+import { ensurePrivateDir } from '../../toolchain/private-dir.js';
+import { formatSignature } from '../../toolchain/signature.js';
+import { closeDevice, openDevice, type DeviceHandle } from '../connect/open-device.js';
+import type { DeviceInfo, HeapInfo } from '../protocol/payloads.js';
+import { defaultSettings } from '../session/defaults.js';
+import { JitSession } from '../session/jit-session.js';
+import type { AllocationView, CallResult, LoadedFunction, SessionSettings } from '../session/types.js';
+import { CallFaultError, CallOverrunError, CallTimeoutError } from './errors.js';
+
+export interface ConnectOptions {
+  /** A board's serial port (e.g. /dev/ttyACM0). Default: a connected board, else the emulator. */
+  port?: string;
+  /** Start an emulated ESP32-P4 for this connection (stopped by close()). */
+  emulator?: boolean;
+  /** Count instructions on the emulator (deterministic counts; the default). */
+  icount?: boolean;
+  /** The device's secret, when it requires authentication (default: $P4JIT_SECRET). */
+  secret?: string;
+  /** Compiler optimisation, e.g. '-O2' (the default) or '-O3'. */
+  optimization?: string;
+  /** More compiler flags, e.g. ['-DTAPS=32']. */
+  flags?: string[];
+  /** Device time limit of each call in ms (0: the device's default). */
+  timeLimitMs?: number;
+  /** The RISC-V GCC to use (file or bin folder). Default: found on PATH. */
+  toolchain?: string;
+  /** The board firmware's ELF, for calling its functions (the emulator's is found by itself). */
+  firmwareElf?: string;
+}
+
+/** What a call gave back; arrays the function could write are also copied into the caller's typed arrays. */
+export interface CallOutcome {
+  /** The return value (bigint for 64-bit integers; null for void). */
+  value: number | bigint | boolean | null;
+  /** What the device counted (see `counter`): instructions on the emulator, cycles on a board. */
+  count: bigint | null;
+  counter: CallResult['counter'];
+  /** Device time of the call in µs (see CallResult.timeUs). */
+  timeUs: number | null;
+  /** What the function printed. */
+  output: string;
+  /** Copied-back arrays by parameter name (also written into typed arrays given for them). */
+  arrays: CallResult['arrays'];
+  /** Host time of the whole call, ms. */
+  hostMs: number;
+  /** The session's full record (for formatting with the same text the CLI prints). */
+  result: CallResult;
+}
+
+export interface CallOptions {
+  timeLimitMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A loaded function: call it like a JavaScript function. */
+export interface JitFunction {
+  (...args: ArgumentInput[]): Promise<CallOutcome>;
+  readonly name: string;
+  readonly file: string;
+  /** Entry address and size of its code on the device. */
+  readonly address: number;
+  readonly size: number;
+  /** The C declaration it was called with, e.g. `float rms(const float *x, int n)`. */
+  readonly signature: string;
+  call(args: readonly ArgumentInput[], options?: CallOptions): Promise<CallOutcome>;
+  disassembly(): Promise<string>;
+  free(): Promise<void>;
+}
+
+/** Memory kept on the device (weights, look-up tables): pass it to any number of calls by reference. */
+export class DeviceBuffer implements DeviceAddress {
+  private freed = false;
+
+  constructor(private readonly device: Device, readonly address: number, readonly size: number) {}
+
+  /** Reads the buffer back, into `into` when given (its byte length must not exceed the buffer's). */
+  async read<T extends TypedArray = Uint8Array>(into?: T): Promise<T> {
+    const bytes = await this.device.session.client.read(this.address, into ? into.byteLength : this.size);
+    const target = into ?? (new Uint8Array(bytes.length) as T);
+    new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes);
+    return target;
+  }
+
+  async write(data: TypedArray | Buffer, offset = 0): Promise<void> {
+    if (offset < 0 || offset + data.byteLength > this.size) throw new RangeError(`${data.byteLength} bytes at offset ${offset} do not fit a buffer of ${this.size}`);
+    await this.device.session.client.write(this.address + offset, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  async free(): Promise<void> {
+    if (this.freed) return;
+    this.freed = true;
+    await this.device.session.client.free(this.address);
+  }
+}
+
+export class Device {
+  private sourceCount = 0;
+
+  private constructor(private readonly handle: DeviceHandle, readonly session: JitSession) {}
+
+  /** Opens a device: the given port, an emulator, or a connected board (else the emulator). */
+  static async connect(options: ConnectOptions = {}): Promise<Device> {
+    const handle = await openDevice({ port: options.port, emulator: options.emulator, icount: options.icount, secret: options.secret });
+    const settings: SessionSettings = defaultSettings({
+      toolchainPath: options.toolchain,
+      firmwareElf: options.firmwareElf ?? handle.emulator?.image,
+      optimization: options.optimization ?? '-O2',
+      extraFlags: options.flags ?? [],
+      callTimeLimitMs: options.timeLimitMs ?? 0,
+    });
+    return new Device(handle, new JitSession(handle.client, settings));
+  }
+
+  /** The port the device answers on ("emulated ESP32-P4 (/dev/pts/3)" for an emulator). */
+  get label(): string {
+    return this.handle.label;
+  }
+
+  get info(): DeviceInfo {
+    return this.session.client.info!;
+  }
+
+  /** Compiles `name` from the C (or C++, assembly) file and loads it; rebuilt only when its sources changed. */
+  async load(file: string, name: string): Promise<JitFunction> {
+    const fn = await this.session.load(file, name);
+    return this.wrap(fn);
+  }
+
+  /** Like load, from source text (a notebook cell): written to a file of this user's own first. */
+  async loadSource(source: string, name: string, fileName = `source-${++this.sourceCount}.c`): Promise<JitFunction> {
+    const dir = ensurePrivateDir(join(this.session.settings.buildRoot, '..', 'sources'));
+    const file = join(dir, fileName);
+    writeFileSync(file, source);
+    return this.load(file, name);
+  }
+
+  /** Copies `data` to new device memory (or allocates `bytes` zeroed when given a size). */
+  async buffer(data: TypedArray | number): Promise<DeviceBuffer> {
+    const size = typeof data === 'number' ? data : data.byteLength;
+    if (!Number.isInteger(size) || size <= 0) throw new RangeError(`a device buffer needs a positive whole number of bytes, not ${size}`);
+    const address = await this.session.client.alloc(size, this.session.settings.dataCaps, 16);
+    const buffer = new DeviceBuffer(this, address, size);
+    try {
+      await buffer.write(typeof data === 'number' ? new Uint8Array(size) : data);
+    } catch (e) {
+      await buffer.free().catch(() => undefined);
+      throw e;
+    }
+    return buffer;
+  }
+
+  heap(): Promise<HeapInfo> {
+    return this.session.heap();
+  }
+
+  allocations(): Promise<AllocationView[]> {
+    return this.session.allocations();
+  }
+
+  /** Frees every function this connection loaded and its argument memory. */
+  freeAll(): Promise<void> {
+    return this.session.freeAll();
+  }
+
+  /** Frees what this connection loaded and closes the port (stopping an emulator it started). */
+  async close(): Promise<void> {
+    try {
+      if (this.session.client.connected) await this.session.freeAll().catch(() => undefined);
+    } finally {
+      await closeDevice(this.handle);
+    }
+  }
+
+  private wrap(fn: LoadedFunction): JitFunction {
+    const call = async (args: readonly ArgumentInput[], options: CallOptions = {}): Promise<CallOutcome> => {
+      const result = await this.session.call(fn.key, args, { ...options, rebuild: true });
+      if (result.fault?.kind === 'timeout') throw new CallTimeoutError(result);
+      if (result.fault) throw new CallFaultError(result);
+      if (result.overrun) throw new CallOverrunError(result);
+      copyBack(fn, args, result);
+      return {
+        value: result.returnValue, count: result.count, counter: result.counter, timeUs: result.timeUs,
+        output: result.output, arrays: result.arrays, hostMs: result.hostMs, result,
+      };
+    };
+    const f = ((...args: ArgumentInput[]) => call(args)) as JitFunction;
+    const current = () => this.session.loaded().find((l) => l.key === fn.key) ?? fn;
+    Object.defineProperties(f, {
+      name: { value: fn.name },
+      file: { value: fn.file, enumerable: true },
+      address: { get: () => current().entry, enumerable: true },
+      size: { get: () => current().size, enumerable: true },
+      signature: { get: () => formatSignature(current().signature), enumerable: true },
+      call: { value: call },
+      disassembly: { value: () => this.session.disassembly(fn.key) },
+      free: { value: () => this.session.free(fn.key) },
+    });
+    return f;
+  }
+}
+
+/** Writes each copied-back array into the typed array (or plain array) the caller gave for it. */
+function copyBack(fn: LoadedFunction, args: readonly ArgumentInput[], result: CallResult): void {
+  fn.signature.params.forEach((param, i) => {
+    const given = args[i];
+    const values = result.arrays[param.name];
+    if (!values) return;
+    if (isTypedArray(given)) (given as unknown as { set(v: ArrayLike<unknown>): void }).set(values);
+    else if (Array.isArray(given)) (given as unknown[]).splice(0, values.length, ...values);
+  });
+}
