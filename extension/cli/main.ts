@@ -11,7 +11,7 @@ import { Emulator } from '../emulator/launcher.js';
 import { closeDevice, explainForCommand, openDevice, type DeviceFlags, type DeviceHandle } from '../connect/open-device.js';
 import { cacheCommand } from './cache.js';
 import { Interrupts } from './interrupt.js';
-import { SecretError, secretFromOptions } from './secret.js';
+import { SecretError, secretFromOptions } from '../connect/secret.js';
 import { counterKind } from '../protocol/payloads.js';
 import { describeCounter } from '../session/format.js';
 import { runCommand, type Activity } from './run.js';

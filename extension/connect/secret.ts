@@ -1,5 +1,5 @@
 /**
- * Where the CLI's authentication secret comes from: P4JIT_SECRET, --secret-file FILE ("-" for
+ * Where a command's (or script's) authentication secret comes from: P4JIT_SECRET, --secret-file FILE ("-" for
  * standard input), or --secret S, which still works but shows the secret to every local user in
  * `ps`; on a terminal, a prompt that does not echo when a device asks and none was given.
  */
