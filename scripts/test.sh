@@ -6,10 +6,12 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-system.sh core fuzz gdb vscode
 npm run -s build
+status=0
+# the layering and the lint rules first: a wrong import fails the run
+npx eslint . || status=$?
 
 # plain Node suites (the VS Code suite imports `vscode` and runs inside VS Code below)
 mapfile -t suites < <(find out/test -name '*.test.js' -not -path 'out/test/vscode/suite/*' | sort)
-status=0
 node --test --test-reporter=spec "${suites[@]}" || status=$?
 
 # the extension inside a real VS Code (code-server + headless Chromium), then the packaged .vsix

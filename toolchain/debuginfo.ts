@@ -2,7 +2,6 @@
  * Source-level views of a linked function: address → file:line (for faults) and disassembly with
  * the source interleaved (for "show disassembly"), from the function's own ELF and DWARF.
  */
-import { dirname } from 'node:path';
 import { execa } from 'execa';
 
 import type { Toolchain } from './discover.js';

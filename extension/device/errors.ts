@@ -1,9 +1,9 @@
 /** Typed errors of the device client: each says what happened in words a user can act on. */
 import { cmdName, Err, errName, errText } from '../protocol/constants.js';
 
-export class P4JitError extends Error {
-  override name = 'P4JitError';
-}
+import { P4JitError, ProtocolError } from '../protocol/errors.js';
+
+export { P4JitError, ProtocolError };
 
 /** The device answered with an error reply. */
 export class DeviceError extends P4JitError {
@@ -33,9 +33,6 @@ export class TimeoutError extends P4JitError {
 }
 
 /** The device sent something that breaks the protocol. */
-export class ProtocolError extends P4JitError {
-  override name = 'ProtocolError';
-}
 
 /** The link to the device is gone (unplugged, rebooted, emulator stopped). */
 export class DisconnectedError extends P4JitError {

@@ -109,6 +109,7 @@ export const MallocCap = {
   DEFAULT: 1 << 12,
 } as const;
 
+/** The MALLOC_CAP_* bits as jit_protocol.h lists them (checked against it by test/unit/protocol-header.test.ts). */
 export function capsNames(caps: number): string[] {
   return Object.entries(MallocCap).filter(([, bit]) => (caps & bit) !== 0).map(([name]) => name);
 }

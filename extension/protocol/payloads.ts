@@ -1,5 +1,5 @@
 /** Request payload builders and reply payload parsers, one per command (docs/protocol.md). */
-import { ProtocolError } from '../device/errors.js';
+import { ProtocolError } from './errors.js';
 import { DeviceCap, Err } from './constants.js';
 
 export function u32s(...values: number[]): Buffer {

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 
 import { MallocCap } from '../protocol/constants.js';
-import { DEFAULT_CODE_CAPS } from '../../toolchain/loader.js';
+import { DEFAULT_CODE_CAPS } from './loader.js';
 import { userCacheDir } from '../../toolchain/private-dir.js';
 import type { SessionSettings } from './types.js';
 

@@ -6,7 +6,7 @@
  */
 import { formatFloat, type JsValue } from '../../toolchain/number-text.js';
 import { KINDS, type ElementKind, type ScalarKind } from '../../toolchain/ctypes.js';
-import { formatCount, formatMicros } from '../../webview/format.js';
+import { formatCount, formatMicros } from './units.js';
 import { counterKind, type DeviceInfo } from '../protocol/payloads.js';
 import type { CallResult } from './types.js';
 

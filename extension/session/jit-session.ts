@@ -22,7 +22,7 @@ import { addressFrames, disassemble } from '../../toolchain/debuginfo.js';
 import { disassemblyView } from '../../toolchain/disasm-view.js';
 import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
 import { buildFunction, folderSources, type BuiltFunction } from '../../toolchain/function-build.js';
-import { loadObjects } from '../../toolchain/loader.js';
+import { loadObjects } from './loader.js';
 import { measureInputs, type ArgumentInput } from '../../toolchain/value-args.js';
 import { arenaBytesFor, marshalArguments, roomProblem, type MarshalledArguments } from './marshal.js';
 import { describeFault } from './faults.js';

@@ -18,7 +18,7 @@ import { DeviceError } from '../../extension/device/errors.js';
 import { Emulator } from '../../extension/emulator/launcher.js';
 import { DeviceCap, Err, MallocCap } from '../../extension/protocol/constants.js';
 import { discoverToolchain } from '../../toolchain/discover.js';
-import { loadCode } from '../../toolchain/loader.js';
+import { loadCode } from '../../extension/session/loader.js';
 import { BOARD_CANNOT_STOP_CODE, emulatorOnly, FAULT_RESETS_A_BOARD, needsFirmwareElf, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { scratchDir } from '../helpers/paths.js';
 

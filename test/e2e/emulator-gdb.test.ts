@@ -16,7 +16,7 @@ import { Emulator } from '../../extension/emulator/launcher.js';
 import { gdbCommands, type GdbSessionInfo } from '../../extension/emulator/qemu-args.js';
 import { discoverToolchain } from '../../toolchain/discover.js';
 import { findSymbol, readElf } from '../../toolchain/elf.js';
-import { loadCode } from '../../toolchain/loader.js';
+import { loadCode } from '../../extension/session/loader.js';
 import { repoRoot, scratchDir } from '../helpers/paths.js';
 import { qemusUnder } from '../helpers/processes.js';
 

@@ -17,7 +17,7 @@ import { SerialTransport } from '../../extension/device/transport.js';
 import { compileObject, ENTRY_SYMBOL, linkAt, PLACEHOLDER_BASE, type BuildOptions } from '../../toolchain/build.js';
 import { discoverToolchain } from '../../toolchain/discover.js';
 import { findSymbol } from '../../toolchain/elf.js';
-import { loadCode } from '../../toolchain/loader.js';
+import { loadCode } from '../../extension/session/loader.js';
 import { BOARD_CANNOT_STOP_CODE, emulatorOnly, FAULT_RESETS_A_BOARD, needsFirmwareElf, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { scratchDir } from '../helpers/paths.js';
 

@@ -10,7 +10,7 @@ import { DeviceError } from '../../extension/device/errors.js';
 import { encodeFrame } from '../../extension/protocol/codec.js';
 import { Cmd, Err, Flag, MallocCap } from '../../extension/protocol/constants.js';
 import { discoverToolchain } from '../../toolchain/discover.js';
-import { loadCode } from '../../toolchain/loader.js';
+import { loadCode } from '../../extension/session/loader.js';
 import { emulatorOnly, startDevice, type DeviceUnderTest } from '../helpers/device.js';
 import { RawLink } from '../helpers/raw-link.js';
 import { fixture, scratchDir } from '../helpers/paths.js';

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import {
   emptyPanelState, isExtensionMessage, parseWebviewMessage, targetsKnownItem, type WebviewMessage,
 } from '../../webview/messages.js';
-import { baseName, decodeCaps, formatBytes, formatCount, formatHex, formatMicros, usedPercent } from '../../webview/format.js';
+import { baseName, decodeCaps, formatBytes, formatCount, formatHex, formatMicros, usedPercent } from '../../extension/session/units.js';
 import { createNonce, panelCsp, panelHtml } from '../../webview/html.js';
 import { connectedState } from './sample-state.js';
 

@@ -4,7 +4,7 @@ import { repeat } from 'lit/directives/repeat.js';
 import { ARGUMENTS_OWNER, type AllocationInfo, type CallFault, type CallRecord, type HeapInfo, type LoadedFunctionInfo } from '../messages.js';
 import {
   baseName, decodeCaps, formatBytes, formatClock, formatCount, formatFree, formatHex, usedPercent,
-} from '../format.js';
+} from '../../extension/session/units.js';
 import type { ViewContext } from './context.js';
 import { section } from './section.js';
 

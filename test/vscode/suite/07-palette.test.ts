@@ -85,7 +85,7 @@ suite('command palette', () => {
   });
 
   test('Show Disassembly opens a listing of a loaded function', async () => {
-    const api = await p4jit();
+    await p4jit(); // the extension is active
     const uri = workspaceUri('src/basics.c');
     const fn = await vscode.commands.executeCommand<any>('p4jit.upload', uri, 'answer');
     assert.ok(fn, 'answer loaded');

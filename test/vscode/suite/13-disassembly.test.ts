@@ -26,7 +26,7 @@ suite('disassembly', () => {
 
   test('opens as RISC-V assembly: the function first with its source lines by relative path, the wrapper last and folded', async function () {
     if (!ui.uiDriverAvailable()) this.skip();
-    const api = await p4jit();
+    await p4jit(); // the extension is active
     const uri = scratch.write('energy.c', SOURCE);
     const fn = await vscode.commands.executeCommand<LoadedFunction>('p4jit.upload', uri, 'energy');
     assert.ok(fn, 'energy is loaded');

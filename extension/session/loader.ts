@@ -4,10 +4,10 @@
  * helpers the objects do not show) is linked again, into a larger allocation. Any failure after
  * the ALLOC frees it again, so a failed load leaks nothing on the device.
  */
-import type { DeviceClient } from '../extension/device/client.js';
-import { MallocCap } from '../extension/protocol/constants.js';
-import { compileObject, ENTRY_SYMBOL, linkAt, type BuildOptions, type LinkResult } from './build.js';
-import { findSymbol, readElf } from './elf.js';
+import type { DeviceClient } from '../device/client.js';
+import { MallocCap } from '../protocol/constants.js';
+import { compileObject, ENTRY_SYMBOL, linkAt, type BuildOptions, type LinkResult } from '../../toolchain/build.js';
+import { findSymbol, readElf } from '../../toolchain/elf.js';
 
 /** PSRAM for code, as on the P4 (internal L2MEM is not executable under ESP-IDF 5.4+ PMP rules). */
 export const DEFAULT_CODE_CAPS = MallocCap.EXEC | MallocCap.SPIRAM | MallocCap['8BIT'];

@@ -1,21 +1,11 @@
 // Display formatting shared by the panel and the extension (pure, no DOM).
-
-/** MALLOC_CAP_* bits as docs/protocol.md lists them, in the order they are shown. */
-const CAP_NAMES: ReadonlyArray<readonly [bit: number, name: string]> = [
-  [1 << 0, 'EXEC'],
-  [1 << 1, '32BIT'],
-  [1 << 2, '8BIT'],
-  [1 << 3, 'DMA'],
-  [1 << 10, 'SPIRAM'],
-  [1 << 11, 'INTERNAL'],
-  [1 << 12, 'DEFAULT'],
-];
+import { MallocCap } from '../protocol/constants.js';
 
 /** Names of the set caps bits; bits without a name are shown as hex so nothing is hidden. */
 export function decodeCaps(caps: number): string[] {
   const names: string[] = [];
   let rest = caps >>> 0;
-  for (const [bit, name] of CAP_NAMES) {
+  for (const [name, bit] of Object.entries(MallocCap)) {
     if (rest & bit) {
       names.push(name);
       rest &= ~bit;

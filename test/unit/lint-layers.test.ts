@@ -1,0 +1,45 @@
+/**
+ * The layering is enforced by lint, not goodwill: an import going up the layers, or `vscode`
+ * imported by a pure layer, is an error with both layers named; imports going down are not; and
+ * the repository as it is passes.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ESLint } from 'eslint';
+
+import { repoRoot } from '../helpers/paths.js';
+
+const eslint = new ESLint({ cwd: repoRoot });
+
+async function layerErrors(file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: `${repoRoot}/${file}` });
+  return result.messages.filter((m) => m.ruleId === 'p4jit/layers').map((m) => m.message);
+}
+
+test('an import up the layers fails, naming both layers', async () => {
+  assert.match((await layerErrors('extension/protocol/new.ts', "import { DeviceClient } from '../device/client.js';\nexport const c = DeviceClient;\n"))[0] ?? '',
+    /extension\/protocol may not import extension\/device/);
+  assert.match((await layerErrors('toolchain/new.ts', "import { JitSession } from '../extension/session/jit-session.js';\nexport const s = JitSession;\n"))[0] ?? '',
+    /toolchain may not import extension\/session/);
+  assert.match((await layerErrors('extension/session/new.ts', "export { main } from '../cli/main.js';\n"))[0] ?? '',
+    /extension\/session may not import extension\/cli/);
+  assert.match((await layerErrors('extension/cli/new.ts', "import { Runner } from '../vscode/runner.js';\nexport const r = Runner;\n"))[0] ?? '',
+    /extension\/cli may not import extension\/vscode/);
+});
+
+test("only the VS Code glue imports 'vscode'", async () => {
+  assert.match((await layerErrors('extension/session/new.ts', "import * as vscode from 'vscode';\nexport const v = vscode;\n"))[0] ?? '', /only extension\/vscode may import 'vscode'/);
+  assert.deepEqual(await layerErrors('extension/vscode/new.ts', "import * as vscode from 'vscode';\nexport const v = vscode;\n"), []);
+});
+
+test('imports down the layers pass', async () => {
+  assert.deepEqual(await layerErrors('extension/session/new.ts', "import { Cmd } from '../protocol/constants.js';\nimport { buildFunction } from '../../toolchain/function-build.js';\nexport const x = [Cmd, buildFunction];\n"), []);
+  assert.deepEqual(await layerErrors('extension/api/new.ts', "import { openDevice } from '../connect/open-device.js';\nexport const o = openDevice;\n"), []);
+});
+
+test('the repository passes lint', async () => {
+  const results = await eslint.lintFiles(['extension', 'toolchain', 'webview', 'test', 'bench', 'examples', 'scripts']);
+  const problems = results.flatMap((r) => r.messages.map((m) => `${r.filePath}:${m.line} ${m.ruleId}: ${m.message}`));
+  assert.deepEqual(problems, []);
+});
