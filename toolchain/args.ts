@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 
 import { arrayFileCount, isFileReference, readArrayFile } from './array-input.js';
+import { isGenerator, parseGenerator } from './generators.js';
 import { KINDS, type CType, type ElementKind, type ScalarKind } from './ctypes.js';
 import type { Param } from './signature.js';
 
@@ -200,6 +201,7 @@ export function measureArgument(text: string, param: Param, opts: ArgumentOption
     const elements =
       pointer.kind === 'string' ? parseStringLiteral(s).length
       : pointer.kind === 'file' ? arrayFileCount(resolve(opts.baseDir ?? process.cwd(), s.slice(1).trim()), element, pointer.elementText)
+      : pointer.kind === 'generator' ? parseGenerator(s).count
       : listElements(s, element, pointer.elementText);
     checkDeclaredLength(param, elements);
     return { kind: 'array', param, element, elements, bytes: elements * KINDS[element].size, alignment: elementAlignment(element) };
@@ -252,7 +254,7 @@ export function pairedLength(params: readonly Param[], index: number, previous: 
 /** What a pointer argument's text is, checked against the parameter's type (nothing is read or built). */
 type PointerInput =
   | { kind: 'address' }
-  | { kind: 'string' | 'list' | 'file'; element: ElementKind; elementText: string };
+  | { kind: 'string' | 'list' | 'file' | 'generator'; element: ElementKind; elementText: string };
 
 function pointerInput(s: string, param: Param): PointerInput {
   const t = param.type;
@@ -271,8 +273,9 @@ function pointerInput(s: string, param: Param): PointerInput {
   }
   if (s.startsWith('[')) return { kind: 'list', ...input };
   if (s.startsWith('@')) return { kind: 'file', ...input };
+  if (isGenerator(s)) return { kind: 'generator', ...input };
   throw new Error(`expected a list like [1, 2, 3] for '${t.text}'${element === 'u8' || element === 'i8' ? ' or a string like "text"' : ''}` +
-    `, a data file (@x.npy, @x.csv, @x.json, @x.bin), a device address (@0x48001000) or null; got '${s}'`);
+    `, a data file (@x.npy, @x.csv, @x.json, @x.bin), a generator (range(64), sine(4096, 440, 48000), noise(256, seed=1)), a device address (@0x48001000) or null; got '${s}'`);
 }
 
 function parsePointer(s: string, param: Param, opts: ArgumentOptions): Argument {
@@ -297,6 +300,9 @@ function parsePointer(s: string, param: Param, opts: ArgumentOptions): Argument 
       values = content.values;
       data = encodeArray(element, values);
     }
+  } else if (input.kind === 'generator') {
+    values = generatedValues(parseGenerator(s).values(), element, elementText);
+    data = encodeArray(element, values);
   } else {
     const list = parseList(s, element, elementText);
     // a repeated list is encoded once and its bytes repeated
@@ -309,6 +315,21 @@ function parsePointer(s: string, param: Param, opts: ArgumentOptions): Argument 
     kind: 'array', param, element, values, data, alignment: elementAlignment(element),
     copyBack: !param.type.pointee!.isConst, isString: input.kind === 'string',
   };
+}
+
+/** A generator's numbers as elements of `element`: float32-rounded, or rounded to integers and range-checked. */
+function generatedValues(numbers: number[], element: ElementKind, elementText: string): JsValue[] {
+  const info = KINDS[element];
+  if (element === 'f64') return numbers;
+  if (element === 'f32') return numbers.map(Math.fround);
+  if (element === 'bool') return numbers.map((v) => v !== 0);
+  return numbers.map((v, i) => {
+    const n = BigInt(Math.round(v));
+    if (n < info.min! || n > info.max!) {
+      throw new Error(`element ${i} (${v}) is out of range for ${elementText} (${info.min}..${info.max}): give an amplitude that fits`);
+    }
+    return element === 'i64' || element === 'u64' ? n : Number(n);
+  });
 }
 
 export const elementAlignment = (element: ElementKind) => Math.max(4, KINDS[element].size);

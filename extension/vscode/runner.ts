@@ -271,7 +271,7 @@ export class Runner {
     const args: string[] = [];
     for (const [i, param] of sig.params.entries()) {
       const hint = param.type.kind === 'ptr'
-        ? `a list such as [1, 2, 3] or [0]*64${['u8', 'i8'].includes(param.type.pointee?.kind ?? '') ? ', a string such as "text"' : ''}, @address or null`
+        ? `a list such as [1, 2, 3] or [0]*64, a generator such as sine(4096, 440, 48000) or range(64), a file @data.npy${['u8', 'i8'].includes(param.type.pointee?.kind ?? '') ? ', a string such as "text"' : ''}, @address or null`
         : `a ${param.type.text} value`;
       const length = pairedLength(sig.params, i, args);
       this.prompting = { function: sig.name, param: param.name, index: i };

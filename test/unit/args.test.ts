@@ -130,7 +130,7 @@ test('pointer parameters: precise validation errors', () => {
     ['[[1, 2], [3, 4]]', 'float *', /nested lists are not supported/],
     ['[1, 2', 'float *', /is not a list/],
     ['[0]*0', 'float *', /repeat count 0 must be between 1/],
-    ['5', 'float *', /expected a list like \[1, 2, 3\] for 'float \*', a data file \(@x.npy, @x.csv, @x.json, @x.bin\), a device address \(@0x48001000\) or null; got '5'/],
+    ['5', 'float *', /expected a list like \[1, 2, 3\] for 'float \*', a data file \(@x.npy, @x.csv, @x.json, @x.bin\), a generator \(range\(64\), sine\(4096, 440, 48000\), noise\(256, seed=1\)\), a device address \(@0x48001000\) or null; got '5'/],
     ['"text"', 'float *', /a string can only be passed to a char\/int8_t\/uint8_t pointer/],
     ['"unterminated', 'const char *', /not a valid string literal/],
     ['[1, 2]', 'void *', /a pointer to void has no element type.*declare the parameter with an element type/],
