@@ -18,6 +18,7 @@ import { defaultSettings } from '../extension/session/defaults.js';
 import { JitSession } from '../extension/session/jit-session.js';
 import { packageRoot } from '../extension/util/package-root.js';
 import { compileFlags } from '../toolchain/build.js';
+import { benchData } from './data.js';
 import { ARRAYS_SOURCE, DSP_SOURCE, EMPTY_SOURCE } from './fixtures.js';
 import { measure, measurePair, type Stat } from './stats.js';
 
@@ -126,6 +127,9 @@ try {
   const k4 = await trips('sum4', [list, list, list, list, '8']);
   row({ measurement: 'round trips for one call with k = 0, 1, 4 arrays', value: `${k0}, ${k1}, ${k4}`, reference: '—', target: '1, ≤ 3, ≤ 3', met: k0 === 1 && k1 <= 3 && k4 <= 3 });
   raw.roundTrips = { k0, k1, k4 };
+
+  // ---- the data path of scripts and notebooks ----
+  await benchData(session, client, work, RUNS, row, !opts.port);
 
   // ---- host codec ----
   const payload = Buffer.alloc(MiB, 0x5a);

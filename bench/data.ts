@@ -1,0 +1,95 @@
+/**
+ * The data path a DSP or ML script uses: a 48,000-float array in and out of one call, a call per
+ * input with the weights kept on the device, and (emulator) what counting instructions costs.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { DeviceClient } from '../extension/device/client.js';
+import { Emulator } from '../extension/emulator/launcher.js';
+import { MallocCap } from '../extension/protocol/constants.js';
+import { defaultSettings } from '../extension/session/defaults.js';
+import { JitSession } from '../extension/session/jit-session.js';
+import { measure, measurePair, type Stat } from './stats.js';
+
+export interface DataRow {
+  measurement: string;
+  value: string;
+  reference: string;
+  ratio?: number;
+  target: string;
+  met: boolean | null;
+}
+
+const KERNELS = `#include <stdint.h>
+void gain(const float *x, float *y, int n, float g)
+{
+    for (int i = 0; i < n; i++) y[i] = g * x[i];
+}
+int classify(const int8_t *w, int k)
+{
+    return w[k & 63] + k;
+}
+int spin(int n)
+{
+    volatile int acc = 0;
+    for (int i = 0; i < n; i++) acc += i;
+    return acc;
+}
+`;
+
+const ms = (s: Stat) => `${s.median.toFixed(s.median < 1 ? 2 : 1)} ms`;
+
+export async function benchData(session: JitSession, client: DeviceClient, work: string, runs: number, row: (r: DataRow, stats?: Record<string, Stat>) => void, emulated: boolean): Promise<void> {
+  const file = join(work, 'kernels.c');
+  writeFileSync(file, KERNELS);
+  const caps = MallocCap.SPIRAM | MallocCap['8BIT'];
+
+  // ---- 48,000 floats in and out ----
+  const N = 48_000;
+  const x = Float32Array.from({ length: N }, (_, i) => Math.sin(i / 10));
+  const y = new Float32Array(N);
+  const gain = await session.load(file, 'gain');
+  await session.call(gain.key, [x, y, N, 0.5]); // sizes the argument arena
+  const bytes = N * 4;
+  const scratch = await client.alloc(bytes, caps, 16);
+  const zeros = Buffer.alloc(bytes);
+  // reference: the same bytes both ways with nothing around them but the protocol's own frames
+  // (a raw write the parser discards, READ_MEM of as many bytes) and one PING
+  const [call, link] = await measurePair(() => session.call(gain.key, [x, y, N, 0.5]), async () => {
+    await client.transport.write(zeros);
+    await client.read(scratch, bytes);
+    await client.ping(Buffer.from('ref'));
+  }, runs * 2, 1);
+  await client.free(scratch);
+  row({ measurement: 'a call with one 48,000-float input and output array (gain)', value: ms(call), reference: `the bytes both ways + PING (${ms(link)})`,
+    ratio: call.median / link.median, target: '≤ 1.3×', met: call.median / link.median <= 1.3 }, { call, link });
+
+  // ---- batch inference: weights on the device, one call per input ----
+  const weights = await client.alloc(64, caps, 16);
+  await client.write(weights, Buffer.from(Int8Array.from({ length: 64 }, (_, i) => i - 32).buffer));
+  const classify = await session.load(file, 'classify');
+  let k = 0;
+  const [perInput, ping] = await measurePair(() => session.call(classify.key, [{ address: weights }, k++]), () => client.ping(Buffer.from('bench')), 200);
+  await client.free(weights);
+  row({ measurement: 'batch inference from a script: one call per input, weights kept on the device', value: ms(perInput), reference: `PING round trip (${ms(ping)})`,
+    ratio: perInput.median / ping.median, target: '≤ 1.3×', met: perInput.median / ping.median <= 1.3 }, { perInput, ping });
+
+  if (!emulated) return;
+  // ---- what counting instructions costs the emulator ----
+  const spinArgs = [2_000_000];
+  const spin = await session.load(file, 'spin');
+  const counted = await measure(() => session.call(spin.key, spinArgs), runs);
+  const plain = await Emulator.start({ icount: false });
+  const plainClient = await plain.connect();
+  try {
+    const plainSession = new JitSession(plainClient, defaultSettings({ firmwareElf: plain.image, buildRoot: join(work, 'build') }));
+    const plainSpin = await plainSession.load(file, 'spin');
+    const wall = await measure(() => plainSession.call(plainSpin.key, spinArgs), runs);
+    row({ measurement: 'emulator: a 2-million-iteration loop counted in instructions (-icount) vs timed by the host clock', value: ms(counted),
+      reference: `without -icount (${ms(wall)})`, ratio: counted.median / wall.median, target: 'reported', met: null }, { counted, wall });
+  } finally {
+    await plainClient.close();
+    await plain.stop();
+  }
+}
