@@ -10,16 +10,7 @@ import { Emulator } from '../extension/emulator/launcher.js';
 import { MallocCap } from '../extension/protocol/constants.js';
 import { defaultSettings } from '../extension/session/defaults.js';
 import { JitSession } from '../extension/session/jit-session.js';
-import { measure, measurePair, type Stat } from './stats.js';
-
-export interface DataRow {
-  measurement: string;
-  value: string;
-  reference: string;
-  ratio?: number;
-  target: string;
-  met: boolean | null;
-}
+import { measure, measurePair, ms, type Row, type Stat } from './stats.js';
 
 const KERNELS = `#include <stdint.h>
 void gain(const float *x, float *y, int n, float g)
@@ -38,9 +29,7 @@ int spin(int n)
 }
 `;
 
-const ms = (s: Stat) => `${s.median.toFixed(s.median < 1 ? 2 : 1)} ms`;
-
-export async function benchData(session: JitSession, client: DeviceClient, work: string, runs: number, row: (r: DataRow, stats?: Record<string, Stat>) => void, emulated: boolean): Promise<void> {
+export async function benchData(session: JitSession, client: DeviceClient, work: string, runs: number, row: (r: Row, stats?: Record<string, Stat>) => void, emulated: boolean): Promise<void> {
   const file = join(work, 'kernels.c');
   writeFileSync(file, KERNELS);
   const caps = MallocCap.SPIRAM | MallocCap['8BIT'];

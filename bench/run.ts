@@ -20,22 +20,12 @@ import { packageRoot } from '../extension/util/package-root.js';
 import { compileFlags } from '../toolchain/build.js';
 import { benchData } from './data.js';
 import { ARRAYS_SOURCE, DSP_SOURCE, EMPTY_SOURCE } from './fixtures.js';
-import { measure, measurePair, type Stat } from './stats.js';
-
-interface Row {
-  measurement: string;
-  value: string;
-  reference: string;
-  ratio?: number;
-  target: string;
-  met: boolean | null;
-}
+import { measure, measurePair, ms, type Row, type Stat } from './stats.js';
 
 const { values: opts } = parseArgs({ options: { port: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' } } });
 const RUNS = Math.max(5, Number(opts.runs ?? 7));
 const rows: Row[] = [];
 const raw: Record<string, unknown> = {};
-const ms = (s: Stat) => `${s.median.toFixed(s.median < 1 ? 2 : 1)} ms`;
 const range = (s: Stat) => `median ${s.median.toFixed(2)}, min ${s.min.toFixed(2)}, max ${s.max.toFixed(2)} ms`;
 
 function row(r: Row, stats?: Record<string, Stat>): void {

@@ -6,6 +6,19 @@ export interface Stat {
   runs: number;
 }
 
+/** One line of the benchmark table. */
+export interface Row {
+  measurement: string;
+  value: string;
+  reference: string;
+  ratio?: number;
+  target: string;
+  met: boolean | null;
+}
+
+/** A median as the table shows it: two decimals below 1 ms. */
+export const ms = (s: Stat) => `${s.median.toFixed(s.median < 1 ? 2 : 1)} ms`;
+
 export async function measure(fn: () => Promise<unknown> | unknown, runs = 7, warmup = 2): Promise<Stat> {
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];

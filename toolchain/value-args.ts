@@ -67,10 +67,7 @@ export function valueArgument(value: ArgumentInput, param: Param, opts: Argument
     let data: Buffer;
     let values: JsValue[];
     if (isTypedArray(value)) {
-      const wanted = TYPED_ARRAY_OF[element];
-      if (typedName(value) !== wanted && !(element === 'u8' && typedName(value) === 'Uint8ClampedArray')) {
-        throw new Error(`a ${typedName(value)} cannot be passed as '${t.text}': give a ${wanted} (its elements are ${pointee.text})`);
-      }
+      checkTypedArray(value, param);
       data = Buffer.from(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
       values = Array.from(value as ArrayLike<JsValue>);
       if (element === 'bool' && values.some((v) => v !== 0 && v !== 1)) throw new Error('a bool array holds only 0 and 1');
@@ -99,6 +96,14 @@ export function valueArgument(value: ArgumentInput, param: Param, opts: Argument
   }
 }
 
+/** Throws unless `value` holds exactly the elements of pointer parameter `param`. */
+function checkTypedArray(value: TypedArray, param: Param): void {
+  const pointee = param.type.pointee!;
+  const wanted = pointee.kind === 'void' || pointee.kind === 'opaque' ? undefined : TYPED_ARRAY_OF[pointee.kind];
+  if (typedName(value) === wanted || (wanted === 'Uint8Array' && typedName(value) === 'Uint8ClampedArray')) return;
+  throw new Error(`a ${typedName(value)} cannot be passed as '${param.type.text}': give a ${wanted} (its elements are ${pointee.text})`);
+}
+
 function describe(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (isTypedArray(v)) return `a ${typedName(v)}`;
@@ -118,6 +123,18 @@ export function measureInputs(inputs: readonly ArgumentInput[], sig: { name: str
   return inputs.map((input, i) => {
     const param = sig.params[i];
     if (typeof input === 'string') return measureArgument(input, param, opts);
+    const pointee = param.type.pointee;
+    if (isTypedArray(input) && pointee && pointee.kind !== 'void' && pointee.kind !== 'opaque') {
+      // counted, not copied: the call builds the argument once, after the room check
+      try {
+        checkTypedArray(input, param);
+        checkDeclaredLength(param, input.length);
+      } catch (e) {
+        throw new ArgumentError(param.name, (e as Error).message);
+      }
+      const element = pointee.kind;
+      return { kind: 'array', param, element, elements: input.length, bytes: input.byteLength, alignment: elementAlignment(element) };
+    }
     const a = valueArgument(input, param, opts);
     return a.kind === 'scalar' ? { kind: 'scalar' } : { kind: 'array', param, element: a.element, elements: a.values.length, bytes: a.data.length, alignment: a.alignment };
   });

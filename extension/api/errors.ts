@@ -2,12 +2,19 @@
 import { P4JitError } from '../device/errors.js';
 import type { CallResult } from '../session/types.js';
 
+/** A call that ran and ended badly; `result` is its full record. */
+abstract class CallError extends P4JitError {
+  constructor(readonly result: CallResult, message: string) {
+    super(message);
+  }
+}
+
 /** The function faulted (bad address, illegal instruction…): `fault` says where, in the user's source. */
-export class CallFaultError extends P4JitError {
+export class CallFaultError extends CallError {
   override name = 'CallFaultError';
   readonly fault: NonNullable<CallResult['fault']>;
-  constructor(readonly result: CallResult) {
-    super(result.fault!.message);
+  constructor(result: CallResult) {
+    super(result, result.fault!.message);
     this.fault = result.fault!;
   }
 }
@@ -18,11 +25,11 @@ export class CallTimeoutError extends CallFaultError {
 }
 
 /** The function wrote outside a buffer it was given (found in the guard bytes). */
-export class CallOverrunError extends P4JitError {
+export class CallOverrunError extends CallError {
   override name = 'CallOverrunError';
   readonly overrun: NonNullable<CallResult['overrun']>;
-  constructor(readonly result: CallResult) {
-    super(result.overrun!.message);
+  constructor(result: CallResult) {
+    super(result, result.overrun!.message);
     this.overrun = result.overrun!;
   }
 }

@@ -72,15 +72,8 @@ static reply_t unseal(reply_t r, uint8_t seq)
 static reply_t sealed_request(uint8_t cmd, uint8_t seq, const void *payload, uint32_t len)
 {
     uint8_t *frame = malloc(10 + JIT_SEAL_OVERHEAD + (size_t)len);
-    size_t n = seal_encode(frame, cmd, seq, payload, len);
-    host_port_clear_output();
-    feed(frame, n);
-    free(frame);
-    reply_t r[2];
-    if (!CHECK_EQ(captured_frames(r, 2), 1)) {
-        return (reply_t){0xff, 0xff, 0, NULL};
-    }
-    return unseal(r[0], seq);
+    reply_t r = feed_for_reply(frame, seal_encode(frame, cmd, seq, payload, len));
+    return r.flags == 0xff ? r : unseal(r, seq);
 }
 
 static uint32_t live_allocs(void)

@@ -61,14 +61,8 @@ reply_t session_request(uint8_t cmd, const void *payload, uint32_t len)
     size_t n = session_encode(frame, g_core.session_key, cmd, counter, payload, len);
     uint8_t key[32];
     memcpy(key, g_core.session_key, 32); /* AUTH_END answers under the key it ends */
-    host_port_clear_output();
-    feed(frame, n);
-    free(frame);
-    reply_t r[2];
-    if (!CHECK_EQ(captured_frames(r, 2), 1)) {
-        return (reply_t){0xff, 0xff, 0, NULL};
-    }
-    return open_session(r[0], key, counter);
+    reply_t r = feed_for_reply(frame, n);
+    return r.flags == 0xff ? r : open_session(r, key, counter);
 }
 
 /* Authenticates with a host nonce; checks the session key against one computed here. */

@@ -194,16 +194,31 @@ void send_request(uint8_t cmd, const void *payload, uint32_t len)
     free(frame);
 }
 
+reply_t single_reply(void)
+{
+    reply_t r[2];
+    if (!CHECK_EQ(captured_frames(r, 2), 1)) {
+        return (reply_t){0xff, 0xff, 0, NULL};
+    }
+    return r[0];
+}
+
+reply_t feed_for_reply(uint8_t *frame, size_t n)
+{
+    host_port_clear_output();
+    feed(frame, n);
+    free(frame);
+    return single_reply();
+}
+
 reply_t request(uint8_t cmd, const void *payload, uint32_t len)
 {
     send_request(cmd, payload, len);
-    reply_t r[2];
-    size_t count = captured_frames(r, 2);
-    if (!CHECK_EQ(count, 1)) {
-        return (reply_t){0xff, 0xff, 0, NULL};
+    reply_t r = single_reply();
+    if (r.flags != 0xff) {
+        CHECK_EQ(r.cmd, cmd);
     }
-    CHECK_EQ(r[0].cmd, cmd);
-    return r[0];
+    return r;
 }
 
 uint32_t err_of(reply_t r)

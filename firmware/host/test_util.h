@@ -77,6 +77,10 @@ size_t captured_frames(reply_t *out, size_t max);
 void feed(const void *bytes, size_t len);
 /** Clears the capture and sends one request; the replies stay captured. */
 void send_request(uint8_t cmd, const void *payload, uint32_t len);
+/** The one frame captured since the last clear (a check fails, and flags are 0xff, when not exactly one). */
+reply_t single_reply(void);
+/** Clears the capture, feeds a malloc'ed frame of n bytes (freed here) and returns its single reply. */
+reply_t feed_for_reply(uint8_t *frame, size_t n);
 /** Clears the capture, sends one request and returns its single reply (OUTPUT frames not allowed). */
 reply_t request(uint8_t cmd, const void *payload, uint32_t len);
 /** Error code of an error reply (a check fails when it is not one). */
