@@ -133,8 +133,10 @@ export function generateWrapper(sig: FunctionSignature, options: WrapperOptions 
   sig.params.forEach((p, i) => lines.push(`    ${unpack(p.type, i)}`));
   // The call goes through a register the compiler cannot see into, so the function is never
   // inlined here: its code stays its own (disassembly, profiles, fault lines) for one jalr.
-  lines.push(`    __typeof__(${sig.name}) *${FN} = ${sig.name};`, `    __asm__("" : "+r"(${FN}));`);
-  const call = `${FN}(${sig.params.map((_, i) => `a${i}`).join(', ')})`;
+  lines.push(`    __typeof__(${sig.name}) *${FN} = ${sig.name};`, `    __asm__("" : "+r"(${FN}));`,
+    // called by the function's own name (a local pointer shadowing it), so a type error names it
+    `    __typeof__(${sig.name}) *const ${sig.name} = ${FN};`);
+  const call = `${sig.name}(${sig.params.map((_, i) => `a${i}`).join(', ')})`;
   if (sig.returnType.kind === 'void') {
     lines.push(`    ${call};`, '    *ret = 0;');
   } else {

@@ -49,9 +49,11 @@ function readSecretFile(path: string, warn: (message: string) => void): string {
 /** Asks for the secret on the terminal without echoing it; undefined when not interactive. */
 export async function promptSecret(what: string): Promise<Secret | undefined> {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-  process.stderr.write(`secret for ${what}: `);
   const silent = new Writable({ write: (_chunk, _enc, done) => done() });
+  // the terminal stops echoing (raw mode) when the interface is made: only then ask, or a fast
+  // answer to the prompt is echoed before echo is off
   const rl = createInterface({ input: process.stdin, output: silent, terminal: true });
+  process.stderr.write(`secret for ${what}: `);
   try {
     const value = await new Promise<string>((resolve) => rl.question('', resolve));
     return value ? { value, from: 'the prompt' } : undefined;

@@ -58,7 +58,9 @@ void all(int8_t a, uint8_t b, int16_t c, uint16_t d, int32_t e, uint32_t f, int6
     'void *a13 = (void *)(__p4jit_uptr)(__p4jit_u32)args[13];',
     // through a register, so the function is not inlined into the entry
     '__typeof__(all) *__p4jit_fn = all;\n    __asm__("" : "+r"(__p4jit_fn));',
-    '__p4jit_fn(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13);\n    *ret = 0;',
+    // and called by its own name, so GCC's type errors name the user's function
+    '__typeof__(all) *const all = __p4jit_fn;',
+    'all(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13);\n    *ret = 0;',
   ];
   for (const line of expected) assert.ok(code.includes(line), `missing:\n${line}\nin:\n${code}`);
   assert.ok(code.includes('void all(__INT8_TYPE__ p0, __UINT8_TYPE__ p1, __INT16_TYPE__ p2, __UINT16_TYPE__ p3, __INT32_TYPE__ p4, ' +
