@@ -3,6 +3,7 @@
  * Upload, Call Loaded Function, Free. Arguments are asked per parameter, checked as they are typed
  * with the same parser the call uses, and remembered per function.
  */
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 
@@ -182,7 +183,13 @@ export class Runner {
     if (!fns.length) return;
     void vscode.window.showInformationMessage(`P4-JIT: ${what}.`, UNDO).then(async (choice) => {
       if (choice !== UNDO) return;
-      for (const fn of fns) await this.upload(vscode.Uri.file(fn.file), fn.name);
+      // One function that cannot come back (its file was deleted) does not keep the others away.
+      const missing = fns.filter((fn) => !existsSync(fn.file));
+      for (const fn of fns) if (!missing.includes(fn)) await this.upload(vscode.Uri.file(fn.file), fn.name);
+      if (missing.length) {
+        const names = missing.map((fn) => `${fn.name} (${basename(fn.file)})`).join(', ');
+        void vscode.window.showWarningMessage(`P4-JIT: could not load again: ${names}; the source file no longer exists.`);
+      }
     });
   }
 

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 
 import type { PanelState } from '../../../webview/messages.js';
-import { p4jit, ui, workspaceUri, until } from './helpers.js';
+import { p4jit, Scratch, ui, workspaceUri, until } from './helpers.js';
 
 const panelState = () => vscode.commands.executeCommand<PanelState | null>('p4jit._test.panelState');
 
@@ -54,16 +54,27 @@ suite('device panel', () => {
     // README's picture of the panel: this real session on the emulated ESP32-P4.
     await ui.screenshotSidebar('panel-after-run');
 
-    const undo = '.notifications-toasts .monaco-button:has-text("Undo")';
+    // The Undo of this very notification: earlier suites may leave other Undo toasts on screen.
+    const undo = (message: string) => `.notifications-toasts .notification-toast:has-text("${message}") .monaco-button:has-text("Undo")`;
     await ui.webviewClick('vscode-button[aria-label="Unload add"]');
     await until(() => !api.device.loadedFunctions().some((f) => f.name === 'add'), 'add to be unloaded');
-    await ui.click(undo);
+    await ui.click(undo('unloaded add'));
     await until(() => api.device.loadedFunctions().some((f) => f.name === 'add' && !f.stale), 'add loaded again by Undo', 120_000);
 
+    // A function whose file is deleted before Undo cannot come back; the others still do, and the
+    // user is told which one is missing (loaded first, so it is the first Undo tries).
+    const scratch = new Scratch('panel');
+    await vscode.commands.executeCommand('p4jit.freeAll');
+    await vscode.commands.executeCommand('p4jit.upload', scratch.write('gone.c', 'int gone(void) { return 7; }\n'), 'gone');
+    await vscode.commands.executeCommand('p4jit.upload', uri, 'scale');
+    await vscode.commands.executeCommand('p4jit.upload', uri, 'add');
+    await scratch.cleanup();
     await ui.palette('P4-JIT: Free All Loaded Functions');
     await until(() => api.device.loadedFunctions().length === 0, 'everything freed');
-    await ui.click(undo);
+    await ui.click(undo('P4-JIT: freed 3 loaded functions'));
     await until(() => ['add', 'scale'].every((n) => api.device.loadedFunctions().some((f) => f.name === n)), 'both loaded again', 120_000);
+    await until(async () => (await ui.texts('.notifications-toasts .notification-toast')).some((t) => t.includes('could not load again: gone (gone.c)')),
+      'a warning naming the function that could not come back');
 
     // The emulator runs: the palette offers to stop it, not to start it.
     const items = await until(async () => {
