@@ -71,6 +71,17 @@ export function arrayFileCount(path: string, element: ElementKind, typeText: str
   return 'values' in content ? content.values.length : content.data.length / KINDS[element].size;
 }
 
+/** The element type an .npy file holds (its dtype), for reading it without a C signature. */
+export function npyElementKind(path: string): ElementKind {
+  const name = basename(path);
+  const head = readHead(path, NPY_HEAD_MAX);
+  if (head.length < 10 || !head.subarray(0, 6).equals(NPY_MAGIC)) throw new Error(`${name} is not an .npy file (it does not start with \\x93NUMPY)`);
+  const descr = /['"]descr['"]\s*:\s*['"][<>|=]?([a-zA-Z]\d+)['"]/.exec(head.toString('latin1'))?.[1] ?? '';
+  const kind = (Object.keys(NPY_CODES) as ElementKind[]).find((k) => NPY_CODES[k] === descr);
+  if (!kind) throw new Error(`${name} holds ${NPY_NAMES[descr] ?? `'${descr}'`} values, which no C element type here matches (use int8 to int64, uint8 to uint64, bool, float32 or float64)`);
+  return kind;
+}
+
 // ---- files ----
 
 function readData(path: string): Buffer {

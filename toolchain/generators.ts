@@ -103,13 +103,29 @@ export function parseGenerator(text: string): Generator {
     if (!Number.isFinite(value)) throw new Error(`${name}: ${spec.params[at]} '${kw ? kw[2] : part}' is not a number`);
     args[at] = value;
   }
+  return makeGenerator(name, args);
+}
+
+/**
+ * The same generators called with numbers (a notebook's `sine(4096, 440, 48000)`): `args` in
+ * parameter order, missing ones left undefined for their defaults.
+ */
+export function makeGenerator(name: string, args: (number | undefined)[]): Generator {
+  const spec = SPECS[name];
+  if (!spec) throw new Error(`no generator '${name}': use ${GENERATOR_NAMES.map((g) => `${g}(…)`).join(', ')}`);
+  if (args.length > spec.params.length) throw new Error(`${name} takes at most ${spec.params.length} values (${spec.params.join(', ')})`);
+  for (const [i, value] of args.entries()) {
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+      throw new Error(`${name}: ${spec.params[i]} must be a finite number, not ${String(value)}`);
+    }
+  }
   for (let i = 0; i < spec.required; i++) {
     if (args[i] === undefined) throw new Error(`${name} needs ${spec.params.slice(0, spec.required).join(', ')}`);
   }
-  const count = spec.count(args);
+  const count = spec.count(args as number[]);
   if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
     throw new Error(`${name}: the count must be a whole number from 1 to ${MAX_COUNT}, got ${count}`);
   }
-  const at = spec.make(args);
+  const at = spec.make(args as number[]);
   return { name, count, values: () => Array.from({ length: count }, (_, i) => at(i)) };
 }

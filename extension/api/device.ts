@@ -99,14 +99,35 @@ export class DeviceBuffer implements DeviceAddress {
   async free(): Promise<void> {
     if (this.freed) return;
     this.freed = true;
+    this.device.forget(this);
     await this.device.session.client.free(this.address);
   }
 }
 
+/** Runs one step on the device with no other user's step in between (a shared connection's lock). */
+export type DeviceLock = <T>(work: () => Promise<T>) => Promise<T>;
+
+const unlocked: DeviceLock = (work) => work();
+
 export class Device {
   private sourceCount = 0;
+  /** What this Device loaded and allocated: an attached Device frees only these when closed. */
+  private readonly ownFunctions = new Set<string>();
+  private readonly ownBuffers = new Set<DeviceBuffer>();
 
-  private constructor(private readonly handle: DeviceHandle, readonly session: JitSession) {}
+  private constructor(
+    private readonly handle: DeviceHandle | null, readonly session: JitSession,
+    readonly exclusive: DeviceLock = unlocked, private readonly sharedLabel = '',
+  ) {}
+
+  /**
+   * A Device over a session someone else owns (the VS Code extension's connection, shared with a
+   * notebook): every step takes `lock`, and close() frees what this Device loaded, leaving the
+   * connection open.
+   */
+  static attach(session: JitSession, lock: DeviceLock, label: string): Device {
+    return new Device(null, session, lock, label);
+  }
 
   /** Opens a device: the given port, an emulator, or a connected board (else the emulator). */
   static async connect(options: ConnectOptions = {}): Promise<Device> {
@@ -123,7 +144,7 @@ export class Device {
 
   /** The port the device answers on ("emulated ESP32-P4 (/dev/pts/3)" for an emulator). */
   get label(): string {
-    return this.handle.label;
+    return this.handle?.label ?? this.sharedLabel;
   }
 
   get info(): DeviceInfo {
@@ -132,7 +153,8 @@ export class Device {
 
   /** Compiles `name` from the C (or C++, assembly) file and loads it; rebuilt only when its sources changed. */
   async load(file: string, name: string): Promise<JitFunction> {
-    const fn = await this.session.load(file, name);
+    const fn = await this.exclusive(() => this.session.load(file, name));
+    this.ownFunctions.add(fn.key);
     return this.wrap(fn);
   }
 
@@ -150,6 +172,7 @@ export class Device {
     if (!Number.isInteger(size) || size <= 0) throw new RangeError(`a device buffer needs a positive whole number of bytes, not ${size}`);
     const address = await this.session.client.alloc(size, this.session.settings.dataCaps, 16);
     const buffer = new DeviceBuffer(this, address, size);
+    this.ownBuffers.add(buffer);
     try {
       await buffer.write(typeof data === 'number' ? new Uint8Array(size) : data);
     } catch (e) {
@@ -167,23 +190,36 @@ export class Device {
     return this.session.allocations();
   }
 
-  /** Frees every function this connection loaded and its argument memory. */
-  freeAll(): Promise<void> {
-    return this.session.freeAll();
+  /** Frees every function and buffer this Device loaded (on its own connection: its argument memory too). */
+  async freeAll(): Promise<void> {
+    const buffers = [...this.ownBuffers];
+    this.ownBuffers.clear();
+    for (const b of buffers) await b.free().catch(() => undefined);
+    if (this.handle) {
+      await this.exclusive(() => this.session.freeAll());
+    } else {
+      for (const key of this.ownFunctions) await this.exclusive(() => this.session.free(key)).catch(() => undefined);
+    }
+    this.ownFunctions.clear();
   }
 
-  /** Frees what this connection loaded and closes the port (stopping an emulator it started). */
+  /** Frees what this Device loaded and closes the port it opened (stopping an emulator it started). */
   async close(): Promise<void> {
     try {
-      if (this.session.client.connected) await this.session.freeAll().catch(() => undefined);
+      if (this.session.client.connected) await this.freeAll().catch(() => undefined);
     } finally {
-      await closeDevice(this.handle);
+      if (this.handle) await closeDevice(this.handle);
     }
+  }
+
+  /** @internal DeviceBuffer.free: no longer this Device's to free. */
+  forget(buffer: DeviceBuffer): void {
+    this.ownBuffers.delete(buffer);
   }
 
   private wrap(fn: LoadedFunction): JitFunction {
     const call = async (args: readonly ArgumentInput[], options: CallOptions = {}): Promise<CallOutcome> => {
-      const result = await this.session.call(fn.key, args, { ...options, rebuild: true });
+      const result = await this.exclusive(() => this.session.call(fn.key, args, { ...options, rebuild: true }));
       if (result.fault?.kind === 'timeout') throw new CallTimeoutError(result);
       if (result.fault) throw new CallFaultError(result);
       if (result.overrun) throw new CallOverrunError(result);
@@ -203,7 +239,7 @@ export class Device {
       signature: { get: () => formatSignature(current().signature), enumerable: true },
       call: { value: call },
       disassembly: { value: () => this.session.disassembly(fn.key) },
-      free: { value: () => this.session.free(fn.key) },
+      free: { value: () => { this.ownFunctions.delete(fn.key); return this.exclusive(() => this.session.free(fn.key)); } },
     });
     return f;
   }

@@ -16,6 +16,7 @@ import { DeviceManager, EMULATOR_LABEL } from './device-manager.js';
 import { DisassemblyProvider, DISASSEMBLY_SCHEME, showDisassembly } from './disassembly.js';
 import { ArrayExporter } from './export-array.js';
 import { LoadTaskProvider, type ReloadOutcome } from './load-task.js';
+import { NotebookController } from './notebook-controller.js';
 import { DevicePanel, PANEL_VIEW_ID } from './panel.js';
 import { pickPort } from './port-picker.js';
 import { SourceDiagnostics } from './results.js';
@@ -62,6 +63,7 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
   const lenses = new RunCodeLensProvider(device);
   const dev = device;
   const exporter = new ArrayExporter(() => dev.history(), log);
+  const notebooks = new NotebookController(dev);
 
   const command = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, fn);
   // Menus and the palette offer Start or Stop Emulator, Disconnect, only when they can act.
@@ -78,7 +80,7 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
     void panel.reveal();
   });
   context.subscriptions.push(
-    output, diagnostics, status, panel, tasks, lenses,
+    output, diagnostics, status, panel, tasks, lenses, notebooks,
     dev.onDidChange(updateContext), revealOnFirstResult,
     vscode.languages.registerCodeLensProvider([{ language: 'c', scheme: 'file' }, { language: 'cpp', scheme: 'file' }], lenses),
     vscode.workspace.registerTextDocumentContentProvider(DISASSEMBLY_SCHEME, new DisassemblyProvider(dev)),
@@ -99,6 +101,16 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
     command('p4jit.showDisassembly', async (key?: string) => {
       const fn = key ? dev.loadedFunctions().find((f) => f.key === key) : await runner.pickLoaded('Disassemble which loaded function?', true);
       return fn ? showDisassembly(fn) : undefined;
+    }),
+
+    // a notebook's loaded-functions output links here by name (the newest loaded with that name)
+    command('p4jit.showDisassemblyOf', (name: string) => {
+      const fn = dev.loadedFunctions().filter((f) => f.name === name && !f.stale).at(-1);
+      return fn ? showDisassembly(fn) : vscode.window.showWarningMessage(`P4-JIT: ${name} is not loaded (run its cell again).`);
+    }),
+    command('p4jit.restartNotebook', (uri?: vscode.Uri) => {
+      const target = uri ?? vscode.window.activeNotebookEditor?.notebook.uri;
+      return target ? notebooks.restart(target) : undefined;
     }),
 
     command('p4jit.connect', () => guard(() => dev.ensureSession().then(() => undefined))),

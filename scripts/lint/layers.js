@@ -17,10 +17,11 @@ export const LAYERS = {
   'extension/session': ['extension/protocol', 'extension/device', 'toolchain', 'extension/emulator', 'extension/util'],
   'extension/connect': ['extension/protocol', 'extension/device', 'extension/emulator', 'extension/session', 'extension/util'],
   'extension/api': ['extension/protocol', 'extension/device', 'toolchain', 'extension/emulator', 'extension/session', 'extension/connect', 'extension/util'],
+  'extension/notebook': ['extension/api', 'extension/session', 'toolchain', 'extension/util', 'webview'], // webview: the plot spec (pure)
   extension: ['extension/api', 'extension/protocol', 'extension/device', 'toolchain', 'extension/session'], // index.ts: the public entry
   'extension/cli': ['extension/protocol', 'extension/device', 'toolchain', 'extension/emulator', 'extension/session', 'extension/connect', 'extension/api', 'extension/util'],
   webview: ['extension/protocol', 'extension/session'],
-  'extension/vscode': ['extension/protocol', 'extension/device', 'toolchain', 'extension/emulator', 'extension/session', 'extension/connect', 'extension/api', 'extension/util', 'webview'],
+  'extension/vscode': ['extension/protocol', 'extension/device', 'toolchain', 'extension/emulator', 'extension/session', 'extension/connect', 'extension/api', 'extension/notebook', 'extension/util', 'webview'],
 };
 
 /** The layer a repository-relative path is in, or undefined (tests, scripts, bench, examples). */

@@ -1,0 +1,222 @@
+/**
+ * The P4-JIT notebook kernel, free of vscode: it runs cells in order against one device.
+ *   - A C (or C++) cell is compiled and every non-static function it defines is loaded; each becomes
+ *     a callable of that name in the script cells, and the cell shows where each one lives.
+ *   - A JavaScript or TypeScript cell runs with top-level await in the notebook's own context, with
+ *     `p4` (the public Device API), the loaded functions, `plot`, `scatter`, `images`, the seeded
+ *     generators and the data readers; what it prints, plots, returns or throws becomes its output.
+ * The VS Code controller and the Node tests drive the same kernel.
+ */
+import { createHash } from 'node:crypto';
+import { inspect, format } from 'node:util';
+import * as vm from 'node:vm';
+
+import type { CallOptions, CallOutcome, Device, JitFunction } from '../api/device.js';
+import { CompileError } from '../../toolchain/build.js';
+import { parseFunctions } from '../../toolchain/signature.js';
+import type { ArgumentInput } from '../../toolchain/value-args.js';
+import { describeResult } from '../session/format.js';
+import type { PlotSpec } from '../../webview/plot/spec.js';
+import { cellScript } from './cell-script.js';
+import { DataFiles, generators } from './data.js';
+import { imageGrid, linePlot, scatterPlot } from './plots.js';
+
+export type CellLanguage = 'c' | 'cpp' | 'javascript' | 'typescript';
+export const CELL_LANGUAGES: readonly CellLanguage[] = ['c', 'cpp', 'javascript', 'typescript'];
+
+/** A function a C cell loaded, as its output lists it. */
+export interface LoadedEntry {
+  name: string;
+  signature: string;
+  address: number;
+  size: number;
+}
+
+export type CellOutput =
+  | { kind: 'stdout'; text: string }
+  | { kind: 'stderr'; text: string }
+  | { kind: 'plot'; spec: PlotSpec }
+  | { kind: 'loaded'; functions: LoadedEntry[] }
+  | { kind: 'value'; text: string }
+  | { kind: 'error'; name: string; message: string; stack?: string };
+
+export interface KernelOptions {
+  /** The notebook's folder: data files and paths in cells are relative to it. */
+  baseDir: string;
+  /** Names the notebook (its path or URI), so two notebooks' cell files never collide. */
+  notebookId: string;
+  /** The device to use, asked for at each cell (a lost device's reconnection is picked up). */
+  device: () => Promise<Device>;
+}
+
+export class NotebookKernel {
+  private readonly context: vm.Context;
+  private readonly data: DataFiles;
+  /** Function names each C cell loaded, so a cell run again frees what it no longer defines. */
+  private readonly cellFunctions = new Map<string, Set<string>>();
+  private readonly functions = new Map<string, JitFunction>();
+  private emit: (output: CellOutput) => void = () => undefined;
+  private signal: AbortSignal | undefined;
+  private device: Device | undefined;
+
+  constructor(private readonly options: KernelOptions) {
+    this.data = new DataFiles(options.baseDir);
+    this.context = vm.createContext(this.globals());
+  }
+
+  /**
+   * Runs one cell; `emit` receives its outputs as they happen. Resolves true when it ran to the end,
+   * false when it failed (the error is an output) or was interrupted through `signal`.
+   */
+  async run(cell: { id: string; source: string; language: string }, emit: (output: CellOutput) => void, signal?: AbortSignal): Promise<boolean> {
+    this.emit = emit;
+    this.signal = signal;
+    try {
+      const work = cell.language === 'c' || cell.language === 'cpp'
+        ? this.runNative(cell.id, cell.source, cell.language)
+        : this.runScript(cell.id, cell.source, cell.language);
+      await whileNotAborted(work, signal);
+      return true;
+    } catch (e) {
+      emit(errorOutput(e));
+      return false;
+    }
+  }
+
+  /** Frees everything the notebook loaded and allocated on the device (the device stays open). */
+  async dispose(): Promise<void> {
+    const device = this.device;
+    this.device = undefined;
+    this.functions.clear();
+    this.cellFunctions.clear();
+    if (device?.session.client.connected) await device.freeAll().catch(() => undefined);
+  }
+
+  private async useDevice(): Promise<Device> {
+    const device = await this.options.device();
+    this.device = device;
+    return device;
+  }
+
+  private async runNative(cellId: string, source: string, language: 'c' | 'cpp'): Promise<void> {
+    const defined = (await parseFunctions(source, undefined, { language: language === 'cpp' ? 'c++' : 'c' }))
+      .filter((f) => !f.isStatic && !(f.isInline && !f.isExtern));
+    const device = await this.useDevice();
+    const fileName = `nb-${createHash('sha256').update(this.options.notebookId).digest('hex').slice(0, 12)}-${cellId.replace(/[^\w-]/g, '_')}.${language === 'cpp' ? 'cpp' : 'c'}`;
+    const before = this.cellFunctions.get(cellId) ?? new Set<string>();
+    const now = new Set<string>();
+    const loaded: LoadedEntry[] = [];
+    for (const f of defined) {
+      this.signal?.throwIfAborted();
+      const fn = await device.loadSource(source, f.name, fileName).catch((e) => { throw cellCompileError(e, fileName); });
+      now.add(f.name);
+      this.functions.set(f.name, fn);
+      this.context[f.name] = this.callable(fn);
+      loaded.push({ name: f.name, signature: fn.signature, address: fn.address, size: fn.size });
+    }
+    for (const gone of before) {
+      if (now.has(gone)) continue;
+      await this.functions.get(gone)?.free().catch(() => undefined);
+      this.functions.delete(gone);
+      delete this.context[gone];
+    }
+    this.cellFunctions.set(cellId, now);
+    if (!defined.length) this.emit({ kind: 'stdout', text: 'This cell defines no function to load (static and inline ones are helpers, compiled into the functions that call them).\n' });
+    else this.emit({ kind: 'loaded', functions: loaded });
+  }
+
+  private async runScript(cellId: string, source: string, language: string): Promise<void> {
+    if (language !== 'javascript' && language !== 'typescript') {
+      throw new Error(`a ${language} cell cannot run on P4-JIT: use C or C++ for device code, JavaScript or TypeScript for the host side`);
+    }
+    const body = cellScript(source, language);
+    const run = vm.runInContext(`(async function () {\n${body}\n})`, this.context, { filename: `cell ${cellId}`, lineOffset: -1 }) as () => Promise<unknown>;
+    const value = await run();
+    if (value !== undefined) this.emit({ kind: 'value', text: describeValue(value) });
+  }
+
+  /** A loaded function as cells call it: `fir(x, y, n)`, stopped between steps by an interrupt. */
+  private callable(fn: JitFunction): JitFunction {
+    const call = (args: readonly ArgumentInput[], options: CallOptions = {}): Promise<CallOutcome> => fn.call(args, { signal: this.signal, ...options });
+    const f = ((...args: ArgumentInput[]) => call(args)) as JitFunction;
+    for (const key of ['file', 'address', 'size', 'signature'] as const) Object.defineProperty(f, key, { get: () => fn[key], enumerable: true });
+    Object.defineProperties(f, { name: { value: fn.name }, call: { value: call }, disassembly: { value: () => fn.disassembly() }, free: { value: () => fn.free() } });
+    return f;
+  }
+
+  private globals(): Record<string, unknown> {
+    const kernel = this;
+    const show = (spec: PlotSpec) => { kernel.emit({ kind: 'plot', spec }); };
+    const write = (kind: 'stdout' | 'stderr') => (...args: unknown[]) => kernel.emit({ kind, text: `${format(...args)}\n` });
+    const plot = Object.assign((...args: Parameters<typeof linePlot>) => show(linePlot(...args)), {
+      scatter: (...args: Parameters<typeof scatterPlot>) => show(scatterPlot(...args)),
+      images: (...args: Parameters<typeof imageGrid>) => show(imageGrid(...args)),
+    });
+    return {
+      // the host's typed arrays and timers (a fresh context has its own realm's, and no timers)
+      Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array, Float32Array, Float64Array,
+      ArrayBuffer, DataView, Buffer, TextEncoder, TextDecoder, URL, performance, structuredClone,
+      setTimeout, clearTimeout, setInterval, clearInterval, setImmediate, queueMicrotask,
+      console: { log: write('stdout'), info: write('stdout'), debug: write('stdout'), warn: write('stderr'), error: write('stderr'), table: write('stdout') },
+      /** The device: load, loadSource, buffer, heap, allocations, info (the public API's Device). */
+      get p4() {
+        if (!kernel.device) throw new Error('no device yet: run a C cell first, or `await p4device()`');
+        return kernel.device;
+      },
+      p4device: () => kernel.useDevice(),
+      display: (value: unknown) => kernel.emit({ kind: 'value', text: describeValue(value) }),
+      plot, scatter: plot.scatter, images: plot.images,
+      ...generators,
+      readWav: (file: string) => kernel.data.readWav(file),
+      readNpy: (file: string) => kernel.data.readNpy(file),
+      readCsv: (file: string, type?: string) => kernel.data.readCsv(file, type),
+      readJson: (file: string, type?: string) => kernel.data.readJson(file, type),
+      readRaw: (file: string, type?: string) => kernel.data.readRaw(file, type),
+    };
+  }
+}
+
+/** Rejects as soon as `signal` aborts (the abandoned work ends on its own: a running call at its time limit). */
+function whileNotAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new InterruptedError());
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+export class InterruptedError extends Error {
+  override name = 'Interrupted';
+  constructor() {
+    super('interrupted: a call already running on the device ends at its time limit; the next one is not started');
+  }
+}
+
+function describeValue(value: unknown): string {
+  const outcome = value as Partial<CallOutcome> | null;
+  if (outcome && typeof outcome === 'object' && outcome.result && 'returnDisplay' in outcome.result) return describeResult(outcome.result);
+  return inspect(value, { depth: 3, maxArrayLength: 64, breakLength: 100 });
+}
+
+/** GCC's diagnostics as the cell's: its lines are the cell's lines, the generated wrapper is not shown. */
+function cellCompileError(e: unknown, fileName: string): unknown {
+  if (!(e instanceof CompileError)) return e;
+  const ownFile = new RegExp(`\\S*${fileName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'g');
+  const lines = e.diagnostics.split('\n')
+    .filter((l) => !/p4jit_entry|^In file included from|^\s+from /.test(l))
+    .map((l) => l.replace(ownFile, 'cell'));
+  return new CompileError('the cell does not compile', lines.join('\n').trim());
+}
+
+function errorOutput(e: unknown): CellOutput {
+  if (e instanceof CompileError) return { kind: 'error', name: 'CompileError', message: `${e.message}:\n${e.diagnostics}` };
+  if (e instanceof Error || (e && typeof e === 'object' && 'message' in e)) {
+    const err = e as Error;
+    // the stack inside the kernel says nothing to the user; a cell's own frames are kept
+    const stack = err.stack?.split('\n').filter((l, i) => i === 0 || l.includes('at cell ') || l.includes('(cell ')).join('\n');
+    return { kind: 'error', name: err.name || 'Error', message: err.message, stack };
+  }
+  return { kind: 'error', name: 'Error', message: `a cell threw ${inspect(e)}` };
+}

@@ -1,0 +1,170 @@
+/**
+ * The notebook controller "ESP32-P4 (P4-JIT)" for Jupyter notebooks (.ipynb, opened by VS Code's
+ * own Jupyter serializer): each notebook gets a NotebookKernel on the extension's device connection
+ * (the same device, panel and history as the editor's runs), cells run one at a time in the order
+ * asked, and the kernel's outputs become cell outputs: text, errors, the loaded functions, plots.
+ */
+import { dirname } from 'node:path';
+import * as vscode from 'vscode';
+
+import { Device } from '../api/device.js';
+import { CELL_LANGUAGES, NotebookKernel, type CellOutput, type LoadedEntry } from '../notebook/kernel.js';
+import { PLOT_MIME, type PlotSpec } from '../../webview/plot/spec.js';
+import { EMULATOR_LABEL, type DeviceManager } from './device-manager.js';
+
+export const NOTEBOOK_CONTROLLER_ID = 'p4jit-notebook';
+
+export class NotebookController implements vscode.Disposable {
+  private readonly controller: vscode.NotebookController;
+  private readonly kernels = new Map<string, { kernel: NotebookKernel; queue: Promise<unknown>; running?: AbortController }>();
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private device: Device | undefined;
+  private order = 0;
+
+  constructor(private readonly devices: DeviceManager) {
+    this.controller = vscode.notebooks.createNotebookController(NOTEBOOK_CONTROLLER_ID, 'jupyter-notebook', 'ESP32-P4 (P4-JIT)');
+    this.controller.supportedLanguages = [...CELL_LANGUAGES];
+    this.controller.description = 'C cells load onto the device; JavaScript and TypeScript cells drive it';
+    this.controller.supportsExecutionOrder = true;
+    this.controller.executeHandler = (cells, notebook) => this.execute(cells, notebook);
+    this.controller.interruptHandler = (notebook) => this.interrupt(notebook);
+    this.subscriptions.push(
+      this.controller,
+      // closing a notebook frees what it loaded; its kernel is started again when it is next run
+      vscode.workspace.onDidCloseNotebookDocument((nb) => void this.restart(nb.uri)),
+    );
+  }
+
+  /** Frees what the notebook loaded and forgets its variables (as a Jupyter kernel restart). */
+  async restart(uri: vscode.Uri): Promise<void> {
+    const entry = this.kernels.get(uri.toString());
+    this.kernels.delete(uri.toString());
+    entry?.running?.abort();
+    await entry?.kernel.dispose();
+  }
+
+  dispose(): void {
+    for (const uri of [...this.kernels.keys()]) void this.restart(vscode.Uri.parse(uri));
+    vscode.Disposable.from(...this.subscriptions).dispose();
+  }
+
+  private entry(notebook: vscode.NotebookDocument) {
+    const key = notebook.uri.toString();
+    let entry = this.kernels.get(key);
+    if (!entry) {
+      const kernel = new NotebookKernel({
+        baseDir: notebook.uri.scheme === 'file' ? dirname(notebook.uri.fsPath) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd(),
+        notebookId: key,
+        device: () => this.sharedDevice(),
+      });
+      entry = { kernel, queue: Promise.resolve() };
+      this.kernels.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** The extension's own connection, shared under its device lock. */
+  private async sharedDevice(): Promise<Device> {
+    const session = await this.devices.ensureSession();
+    if (this.device?.session !== session) {
+      const label = this.devices.emulated ? EMULATOR_LABEL : this.devices.port ?? 'the device';
+      this.device = Device.attach(session, (work) => this.devices.exclusive(work), label);
+    }
+    return this.device;
+  }
+
+  private execute(cells: vscode.NotebookCell[], notebook: vscode.NotebookDocument): Promise<void> {
+    const entry = this.entry(notebook);
+    // queued behind earlier runs of this notebook: cells run one at a time, in the order asked
+    const executions = cells.map((cell) => this.controller.createNotebookCellExecution(cell));
+    const run = entry.queue.then(async () => {
+      for (const [i, execution] of executions.entries()) {
+        if (this.kernels.get(notebook.uri.toString()) !== entry) {
+          execution.start(Date.now());
+          execution.end(undefined);
+          continue;
+        }
+        const ok = await this.runCell(entry, cells[i], execution);
+        // as in Jupyter, a failed cell stops the cells queued after it
+        if (!ok) {
+          for (const rest of executions.slice(i + 1)) {
+            rest.start(Date.now());
+            rest.end(undefined);
+          }
+          break;
+        }
+      }
+    });
+    entry.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runCell(entry: { kernel: NotebookKernel; running?: AbortController }, cell: vscode.NotebookCell, execution: vscode.NotebookCellExecution): Promise<boolean> {
+    const abort = new AbortController();
+    entry.running = abort;
+    execution.token.onCancellationRequested(() => abort.abort());
+    execution.executionOrder = ++this.order;
+    execution.start(Date.now());
+    await execution.clearOutput();
+    let stream: { kind: string; output: vscode.NotebookCellOutput } | undefined;
+    const emit = (out: CellOutput) => {
+      if (out.kind === 'stdout' || out.kind === 'stderr') {
+        const item = out.kind === 'stdout' ? vscode.NotebookCellOutputItem.stdout(out.text) : vscode.NotebookCellOutputItem.stderr(out.text);
+        // consecutive prints of one stream are one output, as in Jupyter
+        if (stream?.kind === out.kind) void execution.appendOutputItems(item, stream.output);
+        else {
+          stream = { kind: out.kind, output: new vscode.NotebookCellOutput([item]) };
+          void execution.appendOutput(stream.output);
+        }
+        return;
+      }
+      stream = undefined;
+      void execution.appendOutput(toOutput(out));
+    };
+    const ok = await entry.kernel.run({ id: cellId(cell), source: cell.document.getText(), language: cell.document.languageId }, emit, abort.signal);
+    entry.running = undefined;
+    execution.end(ok, Date.now());
+    return ok;
+  }
+
+  private interrupt(notebook: vscode.NotebookDocument): void {
+    this.kernels.get(notebook.uri.toString())?.running?.abort();
+  }
+}
+
+/** A cell's identity that survives edits and reordering (the URI fragment VS Code gives each cell). */
+function cellId(cell: vscode.NotebookCell): string {
+  return cell.document.uri.fragment || String(cell.index);
+}
+
+function toOutput(out: Exclude<CellOutput, { kind: 'stdout' | 'stderr' }>): vscode.NotebookCellOutput {
+  switch (out.kind) {
+    case 'plot':
+      return new vscode.NotebookCellOutput([
+        vscode.NotebookCellOutputItem.json(out.spec, PLOT_MIME),
+        vscode.NotebookCellOutputItem.text(plotSummary(out.spec), 'text/plain'),
+      ]);
+    case 'loaded':
+      return new vscode.NotebookCellOutput([
+        vscode.NotebookCellOutputItem.text(loadedMarkdown(out.functions), 'text/markdown'),
+        vscode.NotebookCellOutputItem.text(out.functions.map((f) => `${f.signature} at 0x${f.address.toString(16)} (${f.size} bytes)`).join('\n'), 'text/plain'),
+      ]);
+    case 'value':
+      return new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(out.text, 'text/plain')]);
+    case 'error':
+      return new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error({ name: out.name, message: out.message, stack: out.stack })]);
+  }
+}
+
+function loadedMarkdown(functions: LoadedEntry[]): string {
+  const rows = functions.map((f) => {
+    const args = encodeURIComponent(JSON.stringify([f.name]));
+    return `| \`${f.signature}\` | \`0x${f.address.toString(16)}\` | ${f.size} bytes | [disassembly](command:p4jit.showDisassemblyOf?${args}) |`;
+  });
+  return ['Loaded onto the device:', '', '| function | at | size | |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+function plotSummary(spec: PlotSpec): string {
+  if (spec.kind === 'images') return `${spec.title ?? 'images'}: ${spec.images.length} images of ${spec.width}×${spec.height}`;
+  return `${spec.title ?? `${spec.kind} plot`}: ${spec.series.map((s) => `${s.name} (${s.y.length} points)`).join(', ')}`;
+}
