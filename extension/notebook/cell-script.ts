@@ -1,13 +1,14 @@
 /**
- * Turns a JavaScript or TypeScript notebook cell into code the kernel can run, as Jupyter users
- * expect: top-level `await`, names declared in one cell visible in the next, and the value of the
- * last expression shown. TypeScript types are stripped by `sucrase`; the cell is parsed by `acorn`
- * (both made for exactly this), and only its top-level statements are rewritten:
- *   const a = 1, b = 2;      →  a = 1, b = 2;          (a global of the notebook's context)
- *   function f() {}          →  f = function f() {};
- *   class C {}               →  C = class C {};
- *   x * 2                    →  return (x * 2);         (the last statement, when an expression)
- * and the whole runs as the body of an async function in the notebook's context.
+ * Turns a JavaScript or TypeScript notebook cell into the body of an async function the kernel can
+ * call, as Jupyter users expect: top-level `await`, names declared in one cell visible in the next,
+ * and the value of the last expression shown. TypeScript types are stripped by `sucrase`; the cell
+ * is parsed by `acorn` (both made for exactly this) to find its top-level names and last expression.
+ *
+ * The notebook's names so far are the function's parameters, and the cell's own declarations are
+ * locals of the function, so a loop over them runs at full speed. A reader closure, registered
+ * first, lets the kernel collect every top-level name once the cell ends (even by an error; a name
+ * not reached yet keeps its old value). Code runs in strict mode: a typo'd assignment is an error,
+ * never a global of the editor's process.
  */
 import { parse, type Node, type Program } from 'acorn';
 import { transform } from 'sucrase';
@@ -22,8 +23,14 @@ interface Edit {
   text: string;
 }
 
-/** The body of an async function for `source` (a 'javascript' or 'typescript' cell). */
-export function cellScript(source: string, language: string): string {
+/** Name of the parameter that receives the cell's reader of its names. */
+export const SCOPE_READER = '__p4jitScope';
+
+/**
+ * The body of an async function for `source` (a 'javascript' or 'typescript' cell); `known` are the
+ * notebook's names so far (the function's parameters, read back too: `x = 5` persists).
+ */
+export function cellScript(source: string, language: string, known: readonly string[] = []): string {
   const js = language === 'typescript' ? stripTypes(source) : source;
   let program: Program;
   try {
@@ -31,14 +38,17 @@ export function cellScript(source: string, language: string): string {
   } catch (e) {
     throw new CellSyntaxError(`${(e as Error).message.replace(/\s*\((\d+):(\d+)\)$/, '')} (line ${(e as { loc?: { line: number } }).loc?.line ?? '?'})`);
   }
+  const names = new Set<string>(known);
+  for (const node of program.body) declaredNames(node, names);
   const edits: Edit[] = [];
-  for (const node of program.body) edits.push(...rewrite(node, js));
   const last = program.body.at(-1);
   if (last?.type === 'ExpressionStatement') {
     const expr = (last as unknown as { expression: Node }).expression;
     edits.push({ start: expr.start, end: expr.start, text: 'return (' }, { start: expr.end, end: expr.end, text: ')' });
   }
-  return apply(js, edits);
+  const reads = [...names].map((n) => `try { o[${JSON.stringify(n)}] = ${n}; } catch {}`).join(' ');
+  // one line before the cell's first: the kernel subtracts it from error line numbers
+  return `"use strict"; ${SCOPE_READER}(() => { const o = {}; ${reads} return o; });\n${apply(js, edits)}`;
 }
 
 function stripTypes(source: string): string {
@@ -49,30 +59,30 @@ function stripTypes(source: string): string {
   }
 }
 
-function rewrite(node: Node, js: string): Edit[] {
+function declaredNames(node: Node, names: Set<string>): void {
   switch (node.type) {
-    case 'VariableDeclaration': {
-      const decl = node as unknown as { kind: string; declarations: { id: Node; init: Node | null; start: number; end: number }[] };
-      // `const x = 1, y` → `x = 1, y = undefined`; a destructuring pattern is wrapped in parentheses
-      const parts = decl.declarations.map((d) => {
-        const target = js.slice(d.id.start, d.id.end);
-        const value = d.init ? js.slice(d.init.start, d.init.end) : 'undefined';
-        return d.id.type === 'Identifier' ? `${target} = ${value}` : `(${target} = ${value})`;
-      });
-      const semicolon = js[node.end - 1] === ';' ? ';' : '';
-      return [{ start: node.start, end: node.end, text: `${parts.join(', ')}${semicolon}` }];
-    }
+    case 'VariableDeclaration':
+      for (const d of (node as unknown as { declarations: { id: Node }[] }).declarations) patternNames(d.id, names);
+      return;
     case 'FunctionDeclaration':
-    case 'ClassDeclaration': {
-      const id = (node as unknown as { id: Node | null }).id;
-      if (!id) return [];
-      const name = js.slice(id.start, id.end);
-      return [{ start: node.start, end: node.start, text: `${name} = ` }, { start: node.end, end: node.end, text: ';' }];
-    }
+    case 'ClassDeclaration':
+      names.add((node as unknown as { id: { name: string } }).id.name);
+      return;
     case 'ImportDeclaration':
       throw new CellSyntaxError(`a cell cannot use 'import … from' (line ${node.loc?.start.line}): use const m = await import('…')`);
-    default:
-      return [];
+  }
+}
+
+/** The names a declaration binds: `a`, `{ b, c: d }`, `[e, ...f]`, `g = 1`. */
+function patternNames(node: Node | null, names: Set<string>): void {
+  if (!node) return;
+  const n = node as unknown as Record<string, unknown> & { type: string };
+  switch (n.type) {
+    case 'Identifier': names.add(n.name as string); break;
+    case 'ObjectPattern': for (const p of n.properties as Node[]) patternNames((p as unknown as { value?: Node; argument?: Node }).value ?? (p as unknown as { argument: Node }).argument, names); break;
+    case 'ArrayPattern': for (const e of n.elements as (Node | null)[]) patternNames(e, names); break;
+    case 'RestElement': patternNames(n.argument as Node, names); break;
+    case 'AssignmentPattern': patternNames(n.left as Node, names); break;
   }
 }
 

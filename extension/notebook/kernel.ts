@@ -9,7 +9,6 @@
  */
 import { createHash } from 'node:crypto';
 import { inspect, format } from 'node:util';
-import * as vm from 'node:vm';
 
 import type { CallOptions, CallOutcome, Device, JitFunction } from '../api/device.js';
 import { CompileError } from '../../toolchain/build.js';
@@ -17,7 +16,7 @@ import { parseFunctions } from '../../toolchain/signature.js';
 import type { ArgumentInput } from '../../toolchain/value-args.js';
 import { describeResult } from '../session/format.js';
 import type { PlotSpec } from '../../webview/plot/spec.js';
-import { cellScript } from './cell-script.js';
+import { cellScript, SCOPE_READER } from './cell-script.js';
 import { DataFiles, generators } from './data.js';
 import { imageGrid, linePlot, scatterPlot } from './plots.js';
 
@@ -50,7 +49,8 @@ export interface KernelOptions {
 }
 
 export class NotebookKernel {
-  private readonly context: vm.Context;
+  /** The notebook's names: the kernel's helpers, then what cells declared (parameters of the next cell). */
+  private readonly scope = new Map<string, unknown>();
   private readonly data: DataFiles;
   /** Function names each C cell loaded, so a cell run again frees what it no longer defines. */
   private readonly cellFunctions = new Map<string, Set<string>>();
@@ -61,20 +61,20 @@ export class NotebookKernel {
 
   constructor(private readonly options: KernelOptions) {
     this.data = new DataFiles(options.baseDir);
-    this.context = vm.createContext(this.globals());
+    for (const [name, value] of Object.entries(this.helpers())) this.scope.set(name, value);
   }
 
   /**
    * Runs one cell; `emit` receives its outputs as they happen. Resolves true when it ran to the end,
    * false when it failed (the error is an output) or was interrupted through `signal`.
    */
-  async run(cell: { id: string; source: string; language: string }, emit: (output: CellOutput) => void, signal?: AbortSignal): Promise<boolean> {
+  async run(cell: { id: string; source: string; language: string; label?: string }, emit: (output: CellOutput) => void, signal?: AbortSignal): Promise<boolean> {
     this.emit = emit;
     this.signal = signal;
     try {
       const work = cell.language === 'c' || cell.language === 'cpp'
         ? this.runNative(cell.id, cell.source, cell.language)
-        : this.runScript(cell.id, cell.source, cell.language);
+        : this.runScript(cell.label ?? cell.id, cell.source, cell.language);
       await whileNotAborted(work, signal);
       return true;
     } catch (e) {
@@ -111,28 +111,34 @@ export class NotebookKernel {
       const fn = await device.loadSource(source, f.name, fileName).catch((e) => { throw cellCompileError(e, fileName); });
       now.add(f.name);
       this.functions.set(f.name, fn);
-      this.context[f.name] = this.callable(fn);
+      this.scope.set(f.name, this.callable(fn));
       loaded.push({ name: f.name, signature: fn.signature, address: fn.address, size: fn.size });
     }
     for (const gone of before) {
       if (now.has(gone)) continue;
       await this.functions.get(gone)?.free().catch(() => undefined);
       this.functions.delete(gone);
-      delete this.context[gone];
+      this.scope.delete(gone);
     }
     this.cellFunctions.set(cellId, now);
     if (!defined.length) this.emit({ kind: 'stdout', text: 'This cell defines no function to load (static and inline ones are helpers, compiled into the functions that call them).\n' });
     else this.emit({ kind: 'loaded', functions: loaded });
   }
 
-  private async runScript(cellId: string, source: string, language: string): Promise<void> {
+  private async runScript(label: string, source: string, language: string): Promise<void> {
     if (language !== 'javascript' && language !== 'typescript') {
       throw new Error(`a ${language} cell cannot run on P4-JIT: use C or C++ for device code, JavaScript or TypeScript for the host side`);
     }
-    const body = cellScript(source, language);
-    const run = vm.runInContext(`(async function () {\n${body}\n})`, this.context, { filename: `cell ${cellId}`, lineOffset: -1 }) as () => Promise<unknown>;
-    const value = await run();
-    if (value !== undefined) this.emit({ kind: 'value', text: describeValue(value) });
+    const names = [...this.scope.keys()];
+    const body = cellScript(source, language, names);
+    const run = new AsyncFunction(...names, SCOPE_READER, `${body}\n//# sourceURL=${CELL_URL}${label.replace(/[^\w-]/g, '_')}`);
+    let read: (() => Record<string, unknown>) | undefined;
+    try {
+      const value = await run(...names.map((n) => this.scope.get(n)), (reader: typeof read) => { read = reader; });
+      if (value !== undefined) this.emit({ kind: 'value', text: describeValue(value) });
+    } finally {
+      for (const [name, value] of Object.entries(read?.() ?? {})) this.scope.set(name, value);
+    }
   }
 
   /** A loaded function as cells call it: `fir(x, y, n)`, stopped between steps by an interrupt. */
@@ -144,7 +150,7 @@ export class NotebookKernel {
     return f;
   }
 
-  private globals(): Record<string, unknown> {
+  private helpers(): Record<string, unknown> {
     const kernel = this;
     const show = (spec: PlotSpec) => { kernel.emit({ kind: 'plot', spec }); };
     const write = (kind: 'stdout' | 'stderr') => (...args: unknown[]) => kernel.emit({ kind, text: `${format(...args)}\n` });
@@ -153,17 +159,8 @@ export class NotebookKernel {
       images: (...args: Parameters<typeof imageGrid>) => show(imageGrid(...args)),
     });
     return {
-      // the host's typed arrays and timers (a fresh context has its own realm's, and no timers)
-      Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array, Float32Array, Float64Array,
-      ArrayBuffer, DataView, Buffer, TextEncoder, TextDecoder, URL, performance, structuredClone,
-      setTimeout, clearTimeout, setInterval, clearInterval, setImmediate, queueMicrotask,
       console: { log: write('stdout'), info: write('stdout'), debug: write('stdout'), warn: write('stderr'), error: write('stderr'), table: write('stdout') },
-      /** The device: load, loadSource, buffer, heap, allocations, info (the public API's Device). */
-      get p4() {
-        if (!kernel.device) throw new Error('no device yet: run a C cell first, or `await p4device()`');
-        return kernel.device;
-      },
-      p4device: () => kernel.useDevice(),
+      p4: this.lazyDevice(),
       display: (value: unknown) => kernel.emit({ kind: 'value', text: describeValue(value) }),
       plot, scatter: plot.scatter, images: plot.images,
       ...generators,
@@ -174,7 +171,34 @@ export class NotebookKernel {
       readRaw: (file: string, type?: string) => kernel.data.readRaw(file, type),
     };
   }
+
+  /**
+   * `p4` in a cell: the public API's Device (load, loadSource, buffer, heap, allocations, freeAll),
+ * connected at its first use, so a notebook of host code alone never starts a device.
+   */
+  private lazyDevice(): Device {
+    return new Proxy({} as Device, {
+      get: (_, prop: keyof Device) => {
+        if (this.device) {
+          const value = this.device[prop];
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(this.device) : value;
+        }
+        return async (...args: unknown[]) => {
+          const device = await this.useDevice();
+          const member = device[prop];
+          if (typeof member !== 'function') throw new TypeError(`p4.${String(prop)} is not a method`);
+          return (member as (...a: unknown[]) => unknown).apply(device, args);
+        };
+      },
+    });
+  }
 }
+
+const AsyncFunction = (async () => undefined).constructor as new (...params: string[]) => (...args: unknown[]) => Promise<unknown>;
+/** Where a cell's code says it comes from, in stack traces ("at p4jit-cell:c04:7:3"). */
+const CELL_URL = 'p4jit-cell:';
+/** Lines before a cell's first in the function: two of the Function constructor's, one of cellScript's. */
+const CELL_LINE_OFFSET = 3;
 
 /** Rejects as soon as `signal` aborts (the abandoned work ends on its own: a running call at its time limit). */
 function whileNotAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -214,8 +238,13 @@ function errorOutput(e: unknown): CellOutput {
   if (e instanceof CompileError) return { kind: 'error', name: 'CompileError', message: `${e.message}:\n${e.diagnostics}` };
   if (e instanceof Error || (e && typeof e === 'object' && 'message' in e)) {
     const err = e as Error;
-    // the stack inside the kernel says nothing to the user; a cell's own frames are kept
-    const stack = err.stack?.split('\n').filter((l, i) => i === 0 || l.includes('at cell ') || l.includes('(cell ')).join('\n');
+    // the stack inside the kernel says nothing to the user; a cell's own frames are kept, with the
+    // cell's line numbers (see CELL_LINE_OFFSET)
+    const stack = err.stack?.split('\n')
+      .filter((l, i) => i === 0 || l.includes(CELL_URL))
+      .map((l) => l.replace(/p4jit-cell:([^:]+):(\d+):(\d+)/g, (_, cell: string, line: string, col: string) => `cell ${cell}, line ${Number(line) - CELL_LINE_OFFSET}:${col}`)
+        .replace(/at eval \((cell [^)]*)\)/, 'at $1'))
+      .join('\n');
     return { kind: 'error', name: err.name || 'Error', message: err.message, stack };
   }
   return { kind: 'error', name: 'Error', message: `a cell threw ${inspect(e)}` };

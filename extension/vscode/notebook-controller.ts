@@ -121,7 +121,7 @@ export class NotebookController implements vscode.Disposable {
       stream = undefined;
       void execution.appendOutput(toOutput(out));
     };
-    const ok = await entry.kernel.run({ id: cellId(cell), source: cell.document.getText(), language: cell.document.languageId }, emit, abort.signal);
+    const ok = await entry.kernel.run({ id: cellId(cell), label: String(cell.index + 1), source: cell.document.getText(), language: cell.document.languageId }, emit, abort.signal);
     entry.running = undefined;
     execution.end(ok, Date.now());
     return ok;
