@@ -36,6 +36,9 @@ export function cellScript(source: string, language: string, known: readonly str
   try {
     program = parse(js, { ecmaVersion: 'latest', sourceType: 'script', allowAwaitOutsideFunction: true, allowReturnOutsideFunction: true, locations: true });
   } catch (e) {
+    if (/'import' and 'export' may appear only/.test((e as Error).message)) {
+      throw new CellSyntaxError(`a cell cannot use 'import … from' or 'export' (line ${(e as { loc?: { line: number } }).loc?.line}): use const m = await import('…')`);
+    }
     throw new CellSyntaxError(`${(e as Error).message.replace(/\s*\((\d+):(\d+)\)$/, '')} (line ${(e as { loc?: { line: number } }).loc?.line ?? '?'})`);
   }
   const names = new Set<string>(known);
@@ -68,8 +71,6 @@ function declaredNames(node: Node, names: Set<string>): void {
     case 'ClassDeclaration':
       names.add((node as unknown as { id: { name: string } }).id.name);
       return;
-    case 'ImportDeclaration':
-      throw new CellSyntaxError(`a cell cannot use 'import … from' (line ${node.loc?.start.line}): use const m = await import('…')`);
   }
 }
 

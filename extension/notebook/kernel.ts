@@ -161,7 +161,7 @@ export class NotebookKernel {
     return {
       console: { log: write('stdout'), info: write('stdout'), debug: write('stdout'), warn: write('stderr'), error: write('stderr'), table: write('stdout') },
       p4: this.lazyDevice(),
-      display: (value: unknown) => kernel.emit({ kind: 'value', text: describeValue(value) }),
+      display: (value: unknown): void => { kernel.emit({ kind: 'value', text: describeValue(value) }); },
       plot, scatter: plot.scatter, images: plot.images,
       ...generators,
       readWav: (file: string) => kernel.data.readWav(file),
