@@ -13,6 +13,8 @@ import { PLOT_MIME, type PlotSpec } from '../../webview/plot/spec.js';
 import { EMULATOR_LABEL, type DeviceManager } from './device-manager.js';
 
 export const NOTEBOOK_CONTROLLER_ID = 'p4jit-notebook';
+/** The kernelspec name a notebook saved for P4-JIT carries in its metadata. */
+const KERNELSPEC_NAME = 'p4jit';
 
 export class NotebookController implements vscode.Disposable {
   private readonly controller: vscode.NotebookController;
@@ -28,8 +30,15 @@ export class NotebookController implements vscode.Disposable {
     this.controller.supportsExecutionOrder = true;
     this.controller.executeHandler = (cells, notebook) => this.execute(cells, notebook);
     this.controller.interruptHandler = (notebook) => this.interrupt(notebook);
+    // a notebook saved with this kernel (the tutorials) opens with it already chosen
+    const prefer = (nb: vscode.NotebookDocument) => {
+      const kernelspec = (nb.metadata?.metadata as { kernelspec?: { name?: string } } | undefined)?.kernelspec;
+      if (kernelspec?.name === KERNELSPEC_NAME) this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
+    };
+    vscode.workspace.notebookDocuments.forEach(prefer);
     this.subscriptions.push(
       this.controller,
+      vscode.workspace.onDidOpenNotebookDocument(prefer),
       // closing a notebook frees what it loaded; its kernel is started again when it is next run
       vscode.workspace.onDidCloseNotebookDocument((nb) => void this.restart(nb.uri)),
     );
@@ -81,7 +90,7 @@ export class NotebookController implements vscode.Disposable {
       for (const [i, execution] of executions.entries()) {
         if (this.kernels.get(notebook.uri.toString()) !== entry) {
           execution.start(Date.now());
-          execution.end(undefined);
+          execution.end(undefined, Date.now());
           continue;
         }
         const ok = await this.runCell(entry, cells[i], execution);
@@ -89,7 +98,7 @@ export class NotebookController implements vscode.Disposable {
         if (!ok) {
           for (const rest of executions.slice(i + 1)) {
             rest.start(Date.now());
-            rest.end(undefined);
+            rest.end(undefined, Date.now());
           }
           break;
         }

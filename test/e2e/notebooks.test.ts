@@ -38,11 +38,11 @@ async function runNotebook(file: string): Promise<{ outputs: CellOutput[][]; ker
 const printed = (outputs: CellOutput[][]) => outputs.flat().filter((o) => o.kind === 'stdout').map((o) => (o as { text: string }).text).join('');
 const plots = (outputs: CellOutput[][]) => outputs.flat().flatMap((o) => (o.kind === 'plot' ? [o.spec] : []));
 
-test('the audio DSP tutorial: C FIR and assembly gain equal the host filter, plots of input, output and cost', async () => {
+test('the audio DSP tutorial: C FIR and assembly gain equal the host computation, plots of input, output and cost', async () => {
   const { outputs, kernel } = await runNotebook('audio-dsp.ipynb');
   const text = printed(outputs);
   assert.match(text, /all 4800 samples equal the host's float32 filter/);
-  assert.match(text, /gain_asm: all 4800 samples equal y × 0\.5/);
+  assert.match(text, /gain_asm: all 4800 samples equal y \* 0\.5/);
   const perSample = [...text.matchAll(/^\s*(\d+) samples: ([\d.]+) (instructions|cycles) per sample$/gm)];
   assert.deepEqual(perSample.map((m) => Number(m[1])), [1000, 2000, 4000, 8000, 16000, 32000, 48000]);
   for (const m of perSample) assert.ok(Number(m[2]) > 31, `at least one instruction per tap (${m[0]})`);

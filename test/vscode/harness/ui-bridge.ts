@@ -33,6 +33,8 @@ export const UI_ACTIONS = [
   'webviewTexts',   // argument: a Playwright selector inside a webview; value: the matches' texts
   'screenshot',     // argument: a file name stem; saved by the runner under test-results/vscode/
   'screenshotSidebar', // argument: a file name stem; only the side bar (where the device panel is)
+  'frameTexts',     // argument: a selector; value: the visible texts of its matches in the first frame that has any (a notebook's outputs)
+  'screenshotEditor', // argument: a file name stem; only the editor area (a notebook and its outputs)
 ] as const;
 export type UiAction = typeof UI_ACTIONS[number];
 
@@ -108,6 +110,8 @@ export const paletteItems = async (text: string) => (await requestUi('paletteIte
 export const quickPickItems = async () => (await requestUi('quickPickItems', '')) as string[];
 export const texts = async (selector: string) => (await requestUi('texts', selector)) as string[];
 export const webviewTexts = async (selector: string) => (await requestUi('webviewTexts', selector)) as string[];
+export const frameTexts = async (selector: string) => (await requestUi('frameTexts', selector)) as string[];
+export const screenshotEditor = async (name: string, timeoutMs?: number) => void await requestUi('screenshotEditor', name, timeoutMs);
 
 /** Polls until `check` returns a truthy value (UI actions take effect asynchronously). */
 export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {

@@ -174,5 +174,7 @@ export async function performUiRequest(page: Page, req: UiRequest, screenshotDir
     case 'webviewTexts': return visibleTexts((await webviewFrame(page, WEBVIEW_ROOT)).locator(req.arg));
     case 'screenshot': await saveScreenshot(page, screenshotDir, req.arg); return;
     case 'screenshotSidebar': await saveScreenshot(page, screenshotDir, req.arg, '.part.sidebar'); return;
+    case 'frameTexts': return visibleTexts((await webviewFrame(page, req.arg, 30_000)).locator(req.arg));
+    case 'screenshotEditor': await saveScreenshot(page, screenshotDir, req.arg, '.part.editor'); return;
   }
 }
