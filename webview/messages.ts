@@ -2,6 +2,8 @@
 // Both sides import this module: the extension host (Node) and the panel bundle (browser).
 // It must stay free of `vscode` and DOM imports.
 
+import type { PlotSeries } from './plot/spec.js';
+
 // ---------------------------------------------------------------------------------------------
 // State the extension pushes to the panel
 // ---------------------------------------------------------------------------------------------
@@ -10,6 +12,7 @@ export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
 
 export interface FirmwareInfo {
   /** Board name from INFO, e.g. `esp32p4` or `qemu-virt`. */
+
   board: string;
   protocolVersion: number;
 }
@@ -74,6 +77,8 @@ export interface CallArray {
   values: string;
   /** How many values it has. */
   length: number;
+  /** A numeric array longer than a few values, thinned for a small plot (min/max per bucket). */
+  plot?: PlotSeries;
 }
 
 export interface CallRecord {

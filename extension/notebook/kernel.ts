@@ -20,8 +20,6 @@ import { cellScript, SCOPE_READER } from './cell-script.js';
 import { DataFiles, generators } from './data.js';
 import { imageGrid, linePlot, scatterPlot } from './plots.js';
 
-export type CellLanguage = 'c' | 'cpp' | 'javascript' | 'typescript';
-export const CELL_LANGUAGES: readonly CellLanguage[] = ['c', 'cpp', 'javascript', 'typescript'];
 
 /** A function a C cell loaded, as its output lists it. */
 export interface LoadedEntry {

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import * as vscode from 'vscode';
 
 import { Device } from '../api/device.js';
-import { CELL_LANGUAGES, NotebookKernel, type CellOutput, type LoadedEntry } from '../notebook/kernel.js';
+import type { CellOutput, LoadedEntry, NotebookKernel } from '../notebook/kernel.js';
 import { PLOT_MIME, type PlotSpec } from '../../webview/plot/spec.js';
 import { EMULATOR_LABEL, type DeviceManager } from './device-manager.js';
 
@@ -18,14 +18,14 @@ const KERNELSPEC_NAME = 'p4jit';
 
 export class NotebookController implements vscode.Disposable {
   private readonly controller: vscode.NotebookController;
-  private readonly kernels = new Map<string, { kernel: NotebookKernel; queue: Promise<unknown>; running?: AbortController }>();
+  private readonly kernels = new Map<string, KernelEntry>();
   private readonly subscriptions: vscode.Disposable[] = [];
   private device: Device | undefined;
   private order = 0;
 
   constructor(private readonly devices: DeviceManager) {
     this.controller = vscode.notebooks.createNotebookController(NOTEBOOK_CONTROLLER_ID, 'jupyter-notebook', 'ESP32-P4 (P4-JIT)');
-    this.controller.supportedLanguages = [...CELL_LANGUAGES];
+    this.controller.supportedLanguages = ['c', 'cpp', 'javascript', 'typescript'];
     this.controller.description = 'C cells load onto the device; JavaScript and TypeScript cells drive it';
     this.controller.supportsExecutionOrder = true;
     this.controller.executeHandler = (cells, notebook) => this.execute(cells, notebook);
@@ -49,7 +49,7 @@ export class NotebookController implements vscode.Disposable {
     const entry = this.kernels.get(uri.toString());
     this.kernels.delete(uri.toString());
     entry?.running?.abort();
-    await entry?.kernel.dispose();
+    await (await entry?.kernel)?.dispose();
   }
 
   dispose(): void {
@@ -57,15 +57,16 @@ export class NotebookController implements vscode.Disposable {
     vscode.Disposable.from(...this.subscriptions).dispose();
   }
 
-  private entry(notebook: vscode.NotebookDocument) {
+  private entry(notebook: vscode.NotebookDocument): KernelEntry {
     const key = notebook.uri.toString();
     let entry = this.kernels.get(key);
     if (!entry) {
-      const kernel = new NotebookKernel({
+      // loaded at the first notebook run (its parsers are not needed to edit C files)
+      const kernel = import('../notebook/kernel.js').then(({ NotebookKernel: Kernel }) => new Kernel({
         baseDir: notebook.uri.scheme === 'file' ? dirname(notebook.uri.fsPath) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd(),
         notebookId: key,
         device: () => this.sharedDevice(),
-      });
+      }));
       entry = { kernel, queue: Promise.resolve() };
       this.kernels.set(key, entry);
     }
@@ -108,7 +109,7 @@ export class NotebookController implements vscode.Disposable {
     return run;
   }
 
-  private async runCell(entry: { kernel: NotebookKernel; running?: AbortController }, cell: vscode.NotebookCell, execution: vscode.NotebookCellExecution): Promise<boolean> {
+  private async runCell(entry: KernelEntry, cell: vscode.NotebookCell, execution: vscode.NotebookCellExecution): Promise<boolean> {
     const abort = new AbortController();
     entry.running = abort;
     execution.token.onCancellationRequested(() => abort.abort());
@@ -130,7 +131,8 @@ export class NotebookController implements vscode.Disposable {
       stream = undefined;
       void execution.appendOutput(toOutput(out));
     };
-    const ok = await entry.kernel.run({ id: cellId(cell), label: String(cell.index + 1), source: cell.document.getText(), language: cell.document.languageId }, emit, abort.signal);
+    const kernel = await entry.kernel;
+    const ok = await kernel.run({ id: cellId(cell), label: String(cell.index + 1), source: cell.document.getText(), language: cell.document.languageId }, emit, abort.signal);
     entry.running = undefined;
     execution.end(ok, Date.now());
     return ok;
@@ -139,6 +141,13 @@ export class NotebookController implements vscode.Disposable {
   private interrupt(notebook: vscode.NotebookDocument): void {
     this.kernels.get(notebook.uri.toString())?.running?.abort();
   }
+}
+
+interface KernelEntry {
+  kernel: Promise<NotebookKernel>;
+  /** The runs asked for so far, in order. */
+  queue: Promise<unknown>;
+  running?: AbortController;
 }
 
 /** A cell's identity that survives edits and reordering (the URI fragment VS Code gives each cell). */

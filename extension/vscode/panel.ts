@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { formatResultArray, measurementParts, PREVIEW_ITEMS } from '../session/format.js';
 import type { CallResult } from '../session/types.js';
 import { createNonce, panelHtml } from '../../webview/html.js';
+import { envelopeSeries, type PlotSeries } from '../../webview/plot/spec.js';
 import {
   ARGUMENTS_OWNER, parseWebviewMessage, targetsKnownItem,
   type AllocationInfo, type CallRecord, type HeapInfo, type PanelState, type WebviewMessage,
@@ -153,7 +154,9 @@ export class DevicePanel implements vscode.WebviewViewProvider, vscode.Disposabl
       returnValue: r.fault ? null : r.returnDisplay,
       measured: r.fault ? [] : measurementParts(r),
       output: r.output,
-      arrays: Object.entries(r.arrays).map(([name, values]) => ({ name, values: formatResultArray(r, name, PREVIEW_ITEMS), length: values.length })),
+      arrays: Object.entries(r.arrays).map(([name, values]) => ({
+        name, values: formatResultArray(r, name, PREVIEW_ITEMS), length: values.length, plot: smallPlot(name, values),
+      })),
       fault: r.fault ? { message: r.fault.message, file: r.fault.file ?? null, line: r.fault.line ?? null } : null,
       at: r.at,
     };
@@ -244,4 +247,12 @@ export class DevicePanel implements vscode.WebviewViewProvider, vscode.Disposabl
     clearInterval(this.poll);
     this.subscriptions.forEach((s) => s.dispose());
   }
+}
+
+/** Arrays longer than a few values show as a small plot in the panel (numbers stay one click away). */
+const PLOT_FROM = 9;
+
+function smallPlot(name: string, values: readonly unknown[]): PlotSeries | undefined {
+  if (values.length < PLOT_FROM || !values.every((v) => typeof v === 'number' || typeof v === 'bigint')) return undefined;
+  return envelopeSeries(name, values.map(Number));
 }

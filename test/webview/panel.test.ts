@@ -8,6 +8,7 @@ import { CAP, connectedState, disconnectedState } from './sample-state.js';
 import { DARK_MODERN } from './themes.js';
 import { hexToRgba, paintedMiddleRow, shareOf } from './pixels.js';
 import type { PanelState } from '../../webview/messages.js';
+import { envelopeSeries } from '../../webview/plot/spec.js';
 
 let harness: Harness;
 
@@ -267,5 +268,38 @@ test('a function reloaded into a larger allocation says so beside its size', asy
   state.allocations = [{ addr: 0x4800_0000, size: 1024, caps: CAP.EXEC | CAP.SPIRAM | CAP.BIT8, owner: 'grown' }];
   const panel = await panelWith(state);
   assert.match(await visibleText(panel, '[data-function="grown"]'), /412 B in a 1 KiB slot \(room to grow\) at 0x48000000/);
+  await panel.close();
+});
+
+test('an array after a call shows as a small plot; its numbers come on demand; short arrays stay numbers', async () => {
+  const state = connectedState();
+  const y = Array.from({ length: 4800 }, (_, i) => Math.sin((2 * Math.PI * i) / 480));
+  state.calls[0] = {
+    ...state.calls[0], id: 7, function: 'fir', args: ['x', 'y', '4800'], returnValue: 'void', fault: null,
+    arrays: [
+      { name: 'y', values: '[0, 0.013, 0.026, … 4797 more]', length: 4800, plot: envelopeSeries('y', y) },
+      { name: 'a', values: '[1, 2, 3, 4]', length: 4 },
+    ],
+  };
+  const panel = await panelWith(state);
+  const { page } = panel;
+  const plot = page.locator('li.call[data-call="7"] .array-plot');
+  assert.equal(await plot.count(), 1, 'one plot: the short array stays as numbers');
+  assert.equal(await plot.locator('canvas').count(), 1);
+  const numbers = page.locator('li.call[data-call="7"] details:has(summary:text-is("Numbers"))');
+  assert.equal(await numbers.locator('code').isVisible(), false, 'the numbers are folded away');
+  await numbers.locator('summary').click();
+  assert.match(await numbers.locator('code').innerText(), /4797 more/);
+  assert.match(await visibleText(panel, 'li.call[data-call="7"]'), /\[1, 2, 3, 4\]/);
+
+  // the sine is drawn: its middle row is painted in the series colour somewhere, not only background
+  const row = await paintedMiddleRow(page, 'li.call[data-call="7"] .array-plot canvas');
+  assert.ok(new Set(row.map((c) => c.join())).size > 2, 'the plot has drawn pixels');
+  await page.locator('li.call[data-call="7"]').screenshot({ path: path.join(screenshotDir, 'panel-array-plot.png') });
+
+  // a new state for the same call keeps the chart (no redraw flicker on every poll)
+  const before = await plot.locator('canvas').elementHandle();
+  await panel.showState(state);
+  assert.equal(await before!.evaluate((c) => c.isConnected), true);
   await panel.close();
 });

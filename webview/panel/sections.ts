@@ -1,10 +1,13 @@
 // The data sections of the panel: heap, allocations, loaded functions, recent calls.
 import { html, nothing, type TemplateResult } from 'lit';
+import { ref } from 'lit/directives/ref.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ARGUMENTS_OWNER, type AllocationInfo, type CallFault, type CallRecord, type HeapInfo, type LoadedFunctionInfo } from '../messages.js';
 import {
   baseName, decodeCaps, formatBytes, formatClock, formatCount, formatFree, formatHex, usedPercent,
 } from '../../extension/session/units.js';
+import { renderPlot, type RenderedPlot } from '../plot/render.js';
+import type { PlotSeries } from '../plot/spec.js';
 import type { ViewContext } from './context.js';
 import { section } from './section.js';
 
@@ -162,7 +165,10 @@ function callItem(call: CallRecord, ctx: ViewContext): TemplateResult {
               <dt><code>${a.name}</code> <span class="muted">${a.length} values</span>
                 <button class="link" aria-label=${`Copy or save all ${a.length} values of ${a.name}`}
                   @click=${() => ctx.send({ type: 'exportArray', call: call.id, name: a.name })}>Copy or Save…</button></dt>
-              <dd><code>${a.values}</code></dd>`)}</dl>`
+              <dd>${a.plot
+                ? html`<div class="array-plot" aria-label=${`Plot of ${a.name}`} ${ref(arrayPlot(`${call.id}/${a.name}`, a.plot))}></div>
+                    <details><summary>Numbers</summary><code>${a.values}</code></details>`
+                : html`<code>${a.values}</code>`}</dd>`)}</dl>`
         : nothing}
     </li>
   `;
@@ -184,3 +190,15 @@ function faultView(fault: CallFault, ctx: ViewContext): TemplateResult {
 function countSummary(count: number, extra?: string): TemplateResult {
   return html`<vscode-badge variant="counter">${count}</vscode-badge>${extra ? html` <span>${extra}</span>` : nothing}`;
 }
+
+/** Draws an array's small plot once per element (a re-render of the same call keeps its chart). */
+function arrayPlot(key: string, series: PlotSeries): (element?: Element) => void {
+  return (element) => {
+    if (!(element instanceof HTMLElement) || element.dataset.plotted === key) return;
+    plotted.get(element)?.dispose();
+    element.dataset.plotted = key;
+    plotted.set(element, renderPlot(element, { kind: 'line', series: [series] }, { height: 90, minWidth: 160, compact: true }));
+  };
+}
+
+const plotted = new WeakMap<Element, RenderedPlot>();

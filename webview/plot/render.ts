@@ -25,7 +25,17 @@ const SERIES_COLOURS: Array<[string, string]> = [
 ];
 const DEFAULT_HEIGHT = 260;
 
-export function renderPlot(container: HTMLElement, spec: PlotSpec): RenderedPlot {
+/** How big a chart is drawn: a notebook output's default, or a small one (the device panel's). */
+export interface PlotSize {
+  height: number;
+  minWidth: number;
+  /** Small: no legend, no axis labels. */
+  compact?: boolean;
+}
+
+const DEFAULT_SIZE: PlotSize = { height: DEFAULT_HEIGHT, minWidth: 320 };
+
+export function renderPlot(container: HTMLElement, spec: PlotSpec, size: PlotSize = DEFAULT_SIZE): RenderedPlot {
   const figure = document.createElement('figure');
   figure.className = 'p4jit-plot';
   container.append(figure);
@@ -36,7 +46,7 @@ export function renderPlot(container: HTMLElement, spec: PlotSpec): RenderedPlot
   }
   const body = document.createElement('div');
   figure.append(body);
-  const disposeBody = spec.kind === 'images' ? drawImages(body, spec) : drawChart(body, spec);
+  const disposeBody = spec.kind === 'images' ? drawImages(body, spec) : drawChart(body, spec, size);
   return {
     element: figure,
     dispose() {
@@ -50,20 +60,20 @@ function cssVar(element: Element, name: string, fallback: string): string {
   return getComputedStyle(element).getPropertyValue(name).trim() || fallback;
 }
 
-function drawChart(body: HTMLElement, spec: LinePlotSpec | ScatterPlotSpec): () => void {
+function drawChart(body: HTMLElement, spec: LinePlotSpec | ScatterPlotSpec, size: PlotSize): () => void {
   const foreground = cssVar(body, '--vscode-editor-foreground', '#cccccc');
   const grid = cssVar(body, '--vscode-editorWidget-border', 'rgba(128, 128, 128, 0.35)');
   const font = `11px ${cssVar(body, '--vscode-font-family', 'sans-serif')}`;
   const scatter = spec.kind === 'scatter';
   const axis = (label?: string): uPlot.Axis => ({
-    label, stroke: foreground, font, labelFont: font,
+    label: size.compact ? undefined : label, stroke: foreground, font, labelFont: font, size: size.compact ? 36 : undefined,
     grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
   });
   const options: uPlot.Options = {
-    width: Math.max(body.clientWidth, 320),
-    height: DEFAULT_HEIGHT,
+    width: Math.max(body.clientWidth, size.minWidth),
+    height: size.height,
     scales: { x: { time: false } },
-    legend: { show: spec.series.length > 1 || Boolean(spec.series[0].name) },
+    legend: { show: !size.compact && (spec.series.length > 1 || Boolean(spec.series[0].name)) },
     cursor: { drag: { x: true, y: false } },
     axes: [axis(spec.xLabel), axis(spec.yLabel)],
     series: [
@@ -80,8 +90,8 @@ function drawChart(body: HTMLElement, spec: LinePlotSpec | ScatterPlotSpec): () 
   const chart = new uPlot(options, alignedData(spec), body);
   // follow the output's width (a notebook column, the panel's sidebar)
   const resize = new ResizeObserver(() => {
-    const width = Math.max(body.clientWidth, 320);
-    if (width !== chart.width) chart.setSize({ width, height: DEFAULT_HEIGHT });
+    const width = Math.max(body.clientWidth, size.minWidth);
+    if (width !== chart.width) chart.setSize({ width, height: size.height });
   });
   resize.observe(body);
   return () => {

@@ -49,6 +49,35 @@ export type PlotSpec = LinePlotSpec | ScatterPlotSpec | ImageGridSpec;
 /** Limits that keep a notebook output responsive. */
 export const PLOT_LIMITS = { series: 16, points: 1_000_000, images: 1024, imagePixels: 256 * 256 } as const;
 
+/**
+ * A long array as a small line plot's series: at most `maxPoints` points, each bucket of samples
+ * drawn as its minimum and maximum, so a spike or the envelope of a tone survives the thinning.
+ * Non-finite values are skipped.
+ */
+export function envelopeSeries(name: string, values: readonly number[], maxPoints = 600): PlotSeries {
+  const buckets = Math.max(1, Math.floor(maxPoints / 2));
+  if (values.length <= maxPoints) return { name, y: [...values] };
+  const per = values.length / buckets;
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const start = Math.floor(b * per);
+    const end = Math.floor((b + 1) * per);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = start; i < end; i++) {
+      const v = values[i];
+      if (!Number.isFinite(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (lo === Infinity) continue;
+    x.push(start, end - 1);
+    y.push(lo, hi);
+  }
+  return { name, y, x };
+}
+
 export class PlotSpecError extends Error {
   override name = 'PlotSpecError';
 }

@@ -69,7 +69,11 @@ suite('results: honest counts, float32, whole arrays', () => {
     assert.ok(y, 'the panel lists y');
     assert.equal(y.length, 1000);
     assert.match(y.values, /^\[0\.049, 1, 2, 3, .*, 63, … 936 more\]$/, 'float32 0.049 reads 0.049, not 0.04899999871850014');
-
+    // on screen: y as a small plot (the ramp 0..999), its numbers folded under it
+    assert.ok(y.plot && y.plot.y.length <= 600 && Math.max(...y.plot.y) === 999);
+    const call = `li.call[data-call="${entry.id}"]`;
+    await until(async () => (await ui.webviewTexts(`${call} .array-plot canvas`)).length === 1, 'the plot of y in the panel', 20_000);
+    assert.deepEqual(await ui.webviewTexts(`${call} .array-plot + details > summary`), ['Numbers']);
   });
 
   // Skipped: in code-server the save dialog (its simple file dialog) sometimes never takes the Enter
