@@ -104,7 +104,10 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
     }),
 
     // a notebook's loaded-functions output links here by name (the newest loaded with that name)
-    command('p4jit.showDisassemblyOf', (name: string) => {
+    command('p4jit.showDisassemblyOf', async (names: string | string[]) => {
+      const list = typeof names === 'string' ? [names] : names;
+      const name = list.length > 1 ? await vscode.window.showQuickPick(list, { title: 'P4-JIT: Disassemble which function?' }) : list[0];
+      if (!name) return undefined;
       const fn = dev.loadedFunctions().filter((f) => f.name === name && !f.stale).at(-1);
       return fn ? showDisassembly(fn) : vscode.window.showWarningMessage(`P4-JIT: ${name} is not loaded (run its cell again).`);
     }),

@@ -22,6 +22,9 @@ export class NotebookController implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
   private device: Device | undefined;
   private order = 0;
+  /** What each C cell loaded (by cell URI), for its status bar link to the disassembly. */
+  private readonly cellFunctions = new Map<string, string[]>();
+  private readonly statusChanged = new vscode.EventEmitter<void>();
 
   constructor(private readonly devices: DeviceManager) {
     this.controller = vscode.notebooks.createNotebookController(NOTEBOOK_CONTROLLER_ID, 'jupyter-notebook', 'ESP32-P4 (P4-JIT)');
@@ -39,6 +42,11 @@ export class NotebookController implements vscode.Disposable {
     this.subscriptions.push(
       this.controller,
       vscode.workspace.onDidOpenNotebookDocument(prefer),
+      this.statusChanged,
+      vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', {
+        onDidChangeCellStatusBarItems: this.statusChanged.event,
+        provideCellStatusBarItems: (cell) => this.disassemblyItem(cell),
+      }),
       // closing a notebook frees what it loaded; its kernel is started again when it is next run
       vscode.workspace.onDidCloseNotebookDocument((nb) => void this.restart(nb.uri)),
     );
@@ -54,6 +62,7 @@ export class NotebookController implements vscode.Disposable {
 
   dispose(): void {
     for (const uri of [...this.kernels.keys()]) void this.restart(vscode.Uri.parse(uri));
+    this.cellFunctions.clear();
     vscode.Disposable.from(...this.subscriptions).dispose();
   }
 
@@ -117,7 +126,12 @@ export class NotebookController implements vscode.Disposable {
     execution.start(Date.now());
     await execution.clearOutput();
     let stream: { kind: string; output: vscode.NotebookCellOutput } | undefined;
+    if (this.cellFunctions.delete(cell.document.uri.toString())) this.statusChanged.fire();
     const emit = (out: CellOutput) => {
+      if (out.kind === 'loaded') {
+        this.cellFunctions.set(cell.document.uri.toString(), out.functions.map((f) => f.name));
+        this.statusChanged.fire();
+      }
       if (out.kind === 'stdout' || out.kind === 'stderr') {
         const item = out.kind === 'stdout' ? vscode.NotebookCellOutputItem.stdout(out.text) : vscode.NotebookCellOutputItem.stderr(out.text);
         // consecutive prints of one stream are one output, as in Jupyter
@@ -136,6 +150,16 @@ export class NotebookController implements vscode.Disposable {
     entry.running = undefined;
     execution.end(ok, Date.now());
     return ok;
+  }
+
+  /** Under a C cell that loaded functions: a link to their disassembly. */
+  private disassemblyItem(cell: vscode.NotebookCell): vscode.NotebookCellStatusBarItem[] {
+    const names = this.cellFunctions.get(cell.document.uri.toString());
+    if (!names?.length) return [];
+    const item = new vscode.NotebookCellStatusBarItem('$(file-binary) Disassembly', vscode.NotebookCellStatusBarAlignment.Left);
+    item.command = { title: 'Show Disassembly', command: 'p4jit.showDisassemblyOf', arguments: [names] };
+    item.tooltip = `The RISC-V machine code of ${names.join(', ')}, with its source lines`;
+    return [item];
   }
 
   private interrupt(notebook: vscode.NotebookDocument): void {
@@ -175,11 +199,8 @@ function toOutput(out: Exclude<CellOutput, { kind: 'stdout' | 'stderr' }>): vsco
 }
 
 function loadedMarkdown(functions: LoadedEntry[]): string {
-  const rows = functions.map((f) => {
-    const args = encodeURIComponent(JSON.stringify([f.name]));
-    return `| \`${f.signature}\` | \`0x${f.address.toString(16)}\` | ${f.size} bytes | [disassembly](command:p4jit.showDisassemblyOf?${args}) |`;
-  });
-  return ['Loaded onto the device:', '', '| function | at | size | |', '|---|---|---|---|', ...rows].join('\n');
+  const rows = functions.map((f) => `| \`${f.signature}\` | \`0x${f.address.toString(16)}\` | ${f.size} bytes |`);
+  return ['Loaded onto the device (their machine code: **Disassembly** below the cell):', '', '| function | at | size |', '|---|---|---|', ...rows].join('\n');
 }
 
 function plotSummary(spec: PlotSpec): string {

@@ -46,7 +46,7 @@ suite('notebooks', () => {
     for (const cell of code) assert.equal(cell.executionSummary?.success, true, `cell ${cell.index + 1}: ${outputText(cell)}`);
 
     const c = code.find((cell) => cell.document.languageId === 'c')!;
-    assert.match(outputText(c, 'text/markdown'), /`void fir\(const float \*x, float \*y, int n, const float \*h, int taps\)` \| `0x[0-9a-f]+` \| \d+ bytes \| \[disassembly\]\(command:p4jit\.showDisassemblyOf/);
+    assert.match(outputText(c, 'text/markdown'), /`void fir\(const float \*x, float \*y, int n, const float \*h, int taps\)` \| `0x[0-9a-f]+` \| \d+ bytes \|/);
     assert.ok(['fir', 'gain'].every((n) => api.device.loadedFunctions().some((f) => f.name === n)), 'the panel lists the notebook\'s functions (one device, one session)');
     assert.ok(code.some((cell) => /all 4800 samples equal the host's float32 filter/.test(outputText(cell, 'application/vnd.code.notebook.stdout'))));
     const plots = code.flatMap((cell) => cell.outputs.filter((o) => o.items.some((i) => i.mime === PLOT_MIME)));
@@ -70,6 +70,14 @@ suite('notebooks', () => {
       return texts.includes('FIR low-pass at 2 kHz: before and after') ? texts : undefined;
     }, 'the overlay plot drawn in the notebook', 60_000);
     assert.ok(captions.length >= 1);
+    // under the C cell, its status bar offers the disassembly of the functions it loaded
+    // (the cell after it in the middle of the view puts the C cell's status bar and outputs above it)
+    editorOf.revealRange(new vscode.NotebookRange(c.index + 1, c.index + 2), vscode.NotebookEditorRevealType.InCenter);
+    await ui.click('.cell-statusbar-container .cell-status-item:has-text("Disassembly")');
+    await ui.pickQuickItem('gain');
+    await until(() => vscode.window.activeTextEditor?.document.uri.scheme === 'p4jit-disasm' && /^gain:/m.test(vscode.window.activeTextEditor.document.getText()), 'the disassembly of gain opened from the notebook', 20_000);
+    (await vscode.window.showNotebookDocument(nb)).revealRange(range, vscode.NotebookEditorRevealType.AtTop);
+    await until(async () => (await ui.frameTexts('.p4jit-plot figcaption')).includes('FIR low-pass at 2 kHz: before and after'), 'the plot shown again', 30_000);
     // README's picture of a notebook plot: this real run on the emulated ESP32-P4
     await ui.screenshotEditor('notebook-plot');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors'); // its webview leaves with it
