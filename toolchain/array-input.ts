@@ -7,13 +7,14 @@ import { basename, extname } from 'node:path';
 
 import { KINDS, type ElementKind } from './ctypes.js';
 import { parseScalar, type JsValue } from './number-text.js';
+import { wavElements } from './wav.js';
 
 /** What a file holds: parsed values (text formats) or the elements' bytes, little-endian (binary formats). */
 export type ArrayFileContent = { values: JsValue[] } | { data: Buffer };
 
-export type DataFormat = 'json' | 'npy' | 'csv' | 'raw';
+export type DataFormat = 'json' | 'npy' | 'csv' | 'raw' | 'wav';
 
-const FORMATS: Record<string, DataFormat> = { '.json': 'json', '.npy': 'npy', '.csv': 'csv', '.bin': 'raw', '.raw': 'raw' };
+const FORMATS: Record<string, DataFormat> = { '.json': 'json', '.npy': 'npy', '.csv': 'csv', '.bin': 'raw', '.raw': 'raw', '.wav': 'wav' };
 
 /**
  * `@` then a path names a data file; `@` then a number (`@0x82001000`, `@2147483648`) is a device
@@ -28,7 +29,7 @@ export function dataFormat(path: string): DataFormat {
   const ext = extname(path).toLowerCase();
   const format = FORMATS[ext];
   if (!format) {
-    throw new Error(`${basename(path)}: unknown data file type${ext ? ` '${ext}'` : ''}: use .json, .npy, .csv, or .bin/.raw (raw little-endian elements)`);
+    throw new Error(`${basename(path)}: unknown data file type${ext ? ` '${ext}'` : ''}: use .json, .npy, .csv, .wav, or .bin/.raw (raw little-endian elements)`);
   }
   return format;
 }
@@ -48,6 +49,8 @@ export function readArrayFile(path: string, element: ElementKind, typeText: stri
     case 'raw':
       rawCount(bytes.length, name, element);
       return { data: checkBools(bytes, element, name) };
+    case 'wav':
+      return { data: wavElements(bytes, name, element, typeText) };
     case 'csv':
       return { values: csvValues(bytes.toString('utf8'), name, element, typeText) };
     case 'json':

@@ -1,19 +1,19 @@
 /**
  * Data for notebooks and scripts: readers that give typed arrays ready to pass to a device function
- * (.wav through the `wavefile` library; .npy, .csv, .json and raw binary through the same readers
+ * (.wav through toolchain/wav.ts; .npy, .csv, .json and raw binary through the same readers
  * the argument prompts use) and the seeded generators (range, linspace, sine, noise, …) as plain
  * functions. Pure Node: a Node script can import it too.
  */
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 
-import wavefile from 'wavefile'; // CommonJS: its class is a property of the default export
-
-const { WaveFile } = wavefile;
 
 import { npyElementKind, readArrayFile } from '../../toolchain/array-input.js';
 import { KINDS, type ElementKind } from '../../toolchain/ctypes.js';
 import { GENERATOR_NAMES, makeGenerator } from '../../toolchain/generators.js';
+import { decodeWav, type WavData } from '../../toolchain/wav.js';
+
+export type { WavData };
 
 export type NumericArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
 
@@ -34,16 +34,6 @@ function elementKind(type: string): ElementKind {
   return kind;
 }
 
-/** A decoded .wav file: samples as float32 in [-1, 1], one array per channel. */
-export interface WavData {
-  sampleRate: number;
-  /** The first channel (the whole signal for mono). */
-  samples: Float32Array;
-  channels: Float32Array[];
-  /** The sample format in the file, e.g. 16 (PCM) or '32f'. */
-  bitDepth: string;
-}
-
 /** Reads data files relative to `baseDir` (a notebook's folder). */
 export class DataFiles {
   constructor(private readonly baseDir: string) {}
@@ -55,31 +45,7 @@ export class DataFiles {
   /** A PCM (8 to 32 bit) or float .wav file, as float32 samples in [-1, 1]. */
   readWav(file: string): WavData {
     const path = this.path(file);
-    const name = basename(path);
-    const bytes = readBytes(path);
-    const wav = new WaveFile();
-    try {
-      wav.fromBuffer(bytes);
-    } catch (e) {
-      throw new Error(`${name} is not a readable .wav file: ${(e as Error).message}`);
-    }
-    const fmt = wav.fmt as { numChannels: number; sampleRate: number; bitsPerSample: number; audioFormat: number };
-    const data = wav.data as { chunkSize: number; samples: Uint8Array };
-    if (!fmt.numChannels || !fmt.sampleRate) throw new Error(`${name} has no valid 'fmt ' chunk (channels ${fmt.numChannels}, rate ${fmt.sampleRate})`);
-    const frameBytes = (fmt.numChannels * fmt.bitsPerSample) / 8;
-    if (data.samples.length < data.chunkSize) {
-      throw new Error(`${name} is truncated: its data chunk promises ${data.chunkSize} bytes but ${data.samples.length} are there`);
-    }
-    if (!data.samples.length || data.samples.length % frameBytes !== 0) {
-      throw new Error(`${name} holds ${data.samples.length} bytes of samples, not a whole number of ${frameBytes}-byte frames`);
-    }
-    const { numChannels, sampleRate } = fmt;
-    const bitDepth = wav.bitDepth as string;
-    if (bitDepth !== '32f') wav.toBitDepth('32f');
-    const raw = wav.getSamples(false, Float32Array) as unknown as Float32Array | Float32Array[];
-    // (read `fmt` before converting: toBitDepth replaces it with a fresh object)
-    const channels = numChannels === 1 ? [raw as Float32Array] : (raw as Float32Array[]);
-    return { sampleRate, samples: channels[0], channels, bitDepth };
+    return decodeWav(readBytes(path), basename(path));
   }
 
   /** An .npy array as the typed array of its dtype (float32 → Float32Array, int8 → Int8Array, …). */

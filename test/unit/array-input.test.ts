@@ -11,6 +11,7 @@ import { isFileReference } from '../../toolchain/array-input.js';
 import { TypeScope } from '../../toolchain/ctypes.js';
 import type { Param } from '../../toolchain/signature.js';
 import { fixture, scratchDir } from '../helpers/paths.js';
+import wavefile from 'wavefile';
 
 const scope = new TypeScope();
 const param = (typeText: string, name = 'x'): Param => ({ name, type: scope.paramType(typeText) });
@@ -105,10 +106,27 @@ test('.bin/.raw: little-endian elements of the signature\'s type', () => {
   assert.throws(() => values(file('b.bin', Buffer.from([0, 1, 2])), 'bool *', dir), /b\.bin: element 2 is 2, not a bool/);
 });
 
+test('.wav: float pointers get samples in [-1, 1], an integer pointer of the file\'s own sample type the samples as stored', () => {
+  const wav = (name: string, channels: number, depth: string, samples: number[] | number[][]) => {
+    const w = new wavefile.WaveFile();
+    w.fromScratch(channels, 8000, depth, samples);
+    return file(name, Buffer.from(w.toBuffer()));
+  };
+  const mono = wav('mono.wav', 1, '16', [0, 16384, -32768, 32767]);
+  assert.deepEqual(values(mono, 'const float *', dir).map((v) => Math.round((v as number) * 1000) / 1000), [0, 0.5, -1, 1]);
+  assert.deepEqual(values(mono, 'int16_t *', dir), [0, 16384, -32768, 32767]);
+  assert.equal(argumentElementCount(mono, param('float *'), { baseDir: dir }), 4, 'the length after it is pre-filled');
+  const stereo = wav('stereo.wav', 2, '16', [[0, 32767], [-32768, 0]]);
+  assert.deepEqual(values(stereo, 'float *', dir).map((v) => Math.round(v as number)), [0, -1, 1, 0], 'channels interleaved');
+  assert.throws(() => values(mono, 'int32_t *', dir), /mono\.wav holds 16-bit PCM samples; 'int32_t \*' cannot take them: use float \* \(scaled to \[-1, 1\]\) or int16_t \*/);
+  const cut = file('cut.wav', readFileSync(join(dir, 'mono.wav')).subarray(0, 48));
+  assert.throws(() => values(cut, 'float *', dir), /cut\.wav is truncated: its data chunk promises 8 bytes but 4 are there/);
+});
+
 test('unreadable files and unknown types are clear errors', () => {
   assert.throws(() => values('@missing.npy', 'float *', dir), /argument 'x': cannot read data file .*missing\.npy: no such file/);
   assert.throws(() => values(`@${dir}`, 'float *', dir), /unknown data file type/);
-  assert.throws(() => values(file('x.txt', '1 2 3'), 'float *', dir), /x\.txt: unknown data file type '\.txt': use \.json, \.npy, \.csv, or \.bin\/\.raw/);
+  assert.throws(() => values(file('x.txt', '1 2 3'), 'float *', dir), /x\.txt: unknown data file type '\.txt': use \.json, \.npy, \.csv, \.wav, or \.bin\/\.raw/);
   assert.throws(() => values('@ramp_f32.npy', 'void *'), /a pointer to void has no element type/);
 });
 
