@@ -1,11 +1,14 @@
 /**
  * The data path a DSP or ML script uses: a 48,000-float array in and out of one call, a call per
- * input with the weights kept on the device, and (emulator) what counting instructions costs.
+ * input with the weights kept on the device, a notebook's C cell against the same load by the
+ * session, and (emulator) what counting instructions costs.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { Device } from '../extension/api/device.js';
 import type { DeviceClient } from '../extension/device/client.js';
+import { NotebookKernel, type CellOutput } from '../extension/notebook/kernel.js';
 import { Emulator } from '../extension/emulator/launcher.js';
 import { MallocCap } from '../extension/protocol/constants.js';
 import { defaultSettings } from '../extension/session/defaults.js';
@@ -63,6 +66,22 @@ export async function benchData(session: JitSession, client: DeviceClient, work:
   await client.free(weights);
   row({ measurement: 'batch inference from a script: one call per input, weights kept on the device', value: ms(perInput), reference: `PING round trip (${ms(ping)})`,
     ratio: perInput.median / ping.median, target: '≤ 1.3×', met: perInput.median / ping.median <= 1.3 }, { perInput, ping });
+
+  // ---- notebook: a C cell run until its function is loaded, against the same load by the session (the CLI's engine) ----
+  const kernel = new NotebookKernel({ baseDir: work, notebookId: 'bench', device: async () => Device.attach(session, (w) => w(), 'bench') });
+  const cliFile = join(work, 'cell-as-file.c');
+  let edit = 0;
+  const cellSource = () => `int cell_fn(int a)\n{\n    return a * 3 + ${edit++};\n}\n`; // changed each time: a real build
+  const [cell, cli] = await measurePair(async () => {
+    const outputs: CellOutput[] = [];
+    if (!(await kernel.run({ id: 'bench', source: cellSource(), language: 'c' }, (o) => outputs.push(o)))) throw new Error(JSON.stringify(outputs));
+  }, async () => {
+    writeFileSync(cliFile, cellSource());
+    await session.load(cliFile, 'cell_fn');
+  }, runs * 2, 1);
+  await kernel.dispose();
+  row({ measurement: 'notebook: run a changed C cell until its function is loaded', value: ms(cell), reference: `the same load by the CLI's engine (${ms(cli)})`,
+    ratio: cell.median / cli.median, target: '≤ 1.2×', met: cell.median / cli.median <= 1.2 }, { cell, cli });
 
   if (!emulated) return;
   // ---- what counting instructions costs the emulator ----

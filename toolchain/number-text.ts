@@ -146,10 +146,16 @@ export function formatFloat(x: number, bits: 32 | 64): string {
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   if (Object.is(x, -0)) return '-0';
   if (bits === 64) return String(x);
-  for (let p = 1; p <= 9; p++) { // 9 significant digits always identify a float32
-    // through a double: JavaScript's own notation for those digits (110, not toPrecision's 1.1e+2)
-    const s = String(Number(x.toPrecision(p)));
-    if (decimalToFloat32(s) === x) return s;
+  // through a double: JavaScript's own notation for those digits (110, not toPrecision's 1.1e+2)
+  const text = (p: number) => String(Number(x.toPrecision(p)));
+  // the fewest significant digits that read back to x: if p digits do, more do too, so a binary
+  // search over 1..9 finds it (9 always identify a float32), a few conversions instead of up to 9
+  let lo = 1;
+  let hi = 9;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (decimalToFloat32(text(mid)) === x) hi = mid;
+    else lo = mid + 1;
   }
-  return String(x);
+  return text(lo);
 }

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 import type { DeviceClient } from '../device/client.js';
@@ -32,6 +32,8 @@ import type { AllocationView, CallResult, FaultInfo, LoadedFunction, OverrunInfo
 
 export const HISTORY_LIMIT = 50;
 const ARENA_MIN = 4096;
+/** A file hashed within this long of its last modification is read again next time (see fileDigest). */
+const RACY_MS = 2000;
 /** Arenas up to this size are rounded up to a power of two (reused by growing calls); larger ones to 64 KiB. */
 const ARENA_POW2_MAX = 1 << 20;
 
@@ -73,6 +75,7 @@ export interface CallOptions extends RunOptions {
 
 export class JitSession extends EventEmitter {
   private readonly functions = new Map<string, LoadedFunction>();
+  private readonly digests = new Map<string, { mtimeMs: number; ctimeMs: number; size: number; ino: number; digest: string; hashedAt: number }>();
   private readonly results: CallResult[] = [];
   private arena: { addr: number; size: number } | null = null;
   private nextId = 1;
@@ -184,15 +187,36 @@ export class JitSession extends EventEmitter {
   sourceHash(file: string): string {
     const hash = createHash('sha256');
     const files = [resolve(file), ...(this.settings.linkFolderSources ? folderSources(file) : [])];
-    for (const f of files) {
-      hash.update(f).update('\0');
-      try {
-        hash.update(readFileSync(f));
-      } catch {
-        hash.update('(unreadable)');
-      }
-    }
+    for (const f of files) hash.update(f).update('\0').update(this.fileDigest(f));
     return hash.digest('hex');
+  }
+
+  /**
+   * A file's content hash, read again only when its stat changed (a call per input in a batch
+   * does not re-read the source). As git does for "racy" files, a file modified less than
+   * RACY_MS before it was hashed is always read again: a same-size edit within the file system's
+   * timestamp granularity would otherwise look unchanged.
+   */
+  private fileDigest(path: string): string {
+    let st: Stats;
+    try {
+      st = statSync(path);
+    } catch {
+      this.digests.delete(path);
+      return '(unreadable)';
+    }
+    const seen = this.digests.get(path);
+    if (seen && seen.mtimeMs === st.mtimeMs && seen.ctimeMs === st.ctimeMs && seen.size === st.size && seen.ino === st.ino
+      && seen.hashedAt - st.mtimeMs > RACY_MS) return seen.digest;
+    const hashedAt = Date.now();
+    let digest: string;
+    try {
+      digest = createHash('sha256').update(readFileSync(path)).digest('hex');
+    } catch {
+      return '(unreadable)';
+    }
+    this.digests.set(path, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, digest, hashedAt });
+    return digest;
   }
 
   /** True when the function's sources differ from what its loaded code was built from. */

@@ -16,13 +16,16 @@ import { MallocCap } from '../protocol/constants.js';
 import type { HeapInfo } from '../protocol/payloads.js';
 import type { FunctionSignature } from '../../toolchain/signature.js';
 import { toArguments, type ArgumentInput } from '../../toolchain/value-args.js';
-import { formatArray, formatValue } from './format.js';
+import { formatArray, formatValue, PREVIEW_ITEMS } from './format.js';
 import type { ArgumentRecord } from './types.js';
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
-/** Values of an input array a call's record shows (a 48,000-sample input is not printed in full). */
-const RECORD_ITEMS = 1024;
+/**
+ * Values of an input array a call's record shows: as many as any view prints (a 48,000-sample
+ * input is not formatted in full on every call; its whole value is the caller's own array).
+ */
+const RECORD_ITEMS = PREVIEW_ITEMS;
 
 /** Pattern bytes between arrays: at least this many follow every array but the last. */
 const GAP = 16;
