@@ -53,13 +53,18 @@ const TRIM_INTERVAL_MS = 60e3;
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 const SAFE_FILE = /^[\w.@+-]+$/;
 
-/** The content key of a build: its inputs' hash and every dependency's path and content; undefined when one is gone. */
-export function contentKey(inputs: string, deps: string[]): string | undefined {
+/**
+ * The content key of a build: its inputs' hash and every dependency's path and content; undefined
+ * when one is gone. `known` gives the content of files already read (the source as the compiler
+ * got it), so a save landing while the key is computed cannot put the new content's key on the
+ * old build's objects.
+ */
+export function contentKey(inputs: string, deps: string[], known: ReadonlyMap<string, Buffer> = new Map()): string | undefined {
   const h = createHash('sha256').update(inputs);
   for (const d of [...deps].sort()) {
     let data: Buffer;
     try {
-      data = readFileSync(d);
+      data = known.get(d) ?? readFileSync(d);
     } catch {
       return undefined;
     }

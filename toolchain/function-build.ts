@@ -82,7 +82,8 @@ export async function buildFunction(req: FunctionBuildRequest): Promise<BuiltFun
     return { signature: hit.manifest.signature, objects: hit.manifest.objects.map((o) => join(hit.dir, o.file)), key: hit.manifest.key, buildDir: hit.dir, cached: true };
   }
 
-  const source = readFileSync(file, 'utf8');
+  const sourceBytes = readFileSync(file);
+  const source = sourceBytes.toString('utf8');
   const started = Date.now();
   const staging = cache.stage();
   try {
@@ -90,9 +91,11 @@ export async function buildFunction(req: FunctionBuildRequest): Promise<BuiltFun
     // an edit saved while the compiler ran: the objects may be of either version, so this build
     // serves this run only and is never cached (the source by its content: its save may carry a
     // time later than the clock read here)
-    const changed = readFileSync(file, 'utf8') !== source ||
+    const changed = !readFileSync(file).equals(sourceBytes) ||
       built.deps.some((d) => d !== file && (statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) > started);
-    const key = changed ? undefined : contentKey(inputs, built.deps);
+    // keyed by the very bytes compiled: re-reading the file here could take a save that lands
+    // after the check above, and file the old objects under the new content
+    const key = changed ? undefined : contentKey(inputs, built.deps, new Map([[file, sourceBytes]]));
     if (!key) {
       return { signature: built.signature, objects: built.objects.map((o) => join(staging, o)), key: `unsaved-${randomBytes(8).toString('hex')}`, buildDir: staging, cached: false };
     }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { auxDefinition, parseAuxInfo } from '../../toolchain/aux-info.js';
-import { BuildCache, parseDepfile } from '../../toolchain/build-cache.js';
+import { BuildCache, contentKey, parseDepfile } from '../../toolchain/build-cache.js';
 import { discoverToolchain } from '../../toolchain/discover.js';
 import { buildFunction } from '../../toolchain/function-build.js';
 import { CacheDirError, ensurePrivateDir, userCacheDir, writeFileAtomic } from '../../toolchain/private-dir.js';
@@ -142,4 +142,15 @@ describe('entries', () => {
     assert.equal(bounded.clean().removed, 3);
     assert.deepEqual(bounded.entries(), []);
   });
+});
+
+test('a build is keyed by the bytes the compiler read, not by what the file holds when the key is computed', () => {
+  // a save landing right after the compile must not file the old objects under the new content
+  const f = join(work, 'keyed.c');
+  writeFileSync(f, 'int v(void) { return 46; }\n');
+  const compiled = readFileSync(f);
+  const keyOfCompiled = contentKey('inputs', [f]);
+  writeFileSync(f, 'int v(void) { return 47 +; }\n'); // the next save, broken
+  assert.equal(contentKey('inputs', [f], new Map([[f, compiled]])), keyOfCompiled, 'the key of what was compiled');
+  assert.notEqual(contentKey('inputs', [f]), keyOfCompiled, 'a lookup of the new content misses it');
 });
