@@ -19,4 +19,12 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },
   },
+  {
+    // the browser's globals exist only in the webviews; the host layers run in Node
+    files: ['extension/**/*.ts', 'toolchain/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error', ...['window', 'document', 'navigator', 'localStorage', 'HTMLElement', 'customElements', 'requestAnimationFrame']
+        .map((name) => ({ name, message: `${name} is a browser global: DOM code belongs in webview/` }))],
+    },
+  },
 );

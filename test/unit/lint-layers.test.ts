@@ -43,3 +43,13 @@ test('the repository passes lint', async () => {
   const problems = results.flatMap((r) => r.messages.map((m) => `${r.filePath}:${m.line} ${m.ruleId}: ${m.message}`));
   assert.deepEqual(problems, []);
 });
+
+test('browser globals are refused outside the webviews, allowed in them', async () => {
+  const globals = async (file: string) => {
+    const [result] = await eslint.lintText('export const body = document.body;\n', { filePath: `${repoRoot}/${file}` });
+    return result.messages.filter((m) => m.ruleId === 'no-restricted-globals').map((m) => m.message);
+  };
+  assert.match((await globals('extension/notebook/new.ts'))[0] ?? '', /document is a browser global: DOM code belongs in webview\//);
+  assert.match((await globals('toolchain/new.ts'))[0] ?? '', /browser global/);
+  assert.deepEqual(await globals('webview/plot/new.ts'), []);
+});
