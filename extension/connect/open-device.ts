@@ -5,7 +5,7 @@ import { ptyStamp, recall, remember } from './device-memory.js';
 import { findBoard } from '../device/ports.js';
 import { Emulator } from '../emulator/launcher.js';
 import { DeviceCap } from '../protocol/constants.js';
-import { promptSecret } from './secret.js';
+import { authenticateIfRequired, promptSecret } from './secret.js';
 
 export interface DeviceFlags {
   port?: string;
@@ -51,11 +51,8 @@ export async function openDevice(flags: DeviceFlags): Promise<DeviceHandle> {
   let client: DeviceClient | undefined;
   try {
     client = await DeviceClient.open(port, { timeoutMs: flags.timeoutMs });
-    if (client.has(DeviceCap.AuthRequired) && !client.has(DeviceCap.Authenticated)) {
-      const secret = flags.secret ?? (flags.authOptional ? undefined : (await promptSecret(port))?.value);
-      if (secret) await client.authenticate(secret);
-      else if (!flags.authOptional) throw new Error('the device requires authentication: set P4JIT_SECRET or pass --secret-file FILE');
-    }
+    const authenticated = await authenticateIfRequired(client, async () => flags.secret ?? (flags.authOptional ? undefined : (await promptSecret(port!))?.value));
+    if (!authenticated && !flags.authOptional) throw new Error('the device requires authentication: set P4JIT_SECRET or pass --secret-file FILE');
     if (!emulator) warnIfRestarted(client, port);
     const h: DeviceHandle = { client, emulator, port, label: emulator ? `emulated ESP32-P4 (${port})` : port, hung: false };
     client.on('unresponsive', () => { h.hung = true; });

@@ -7,6 +7,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 
+import type { DeviceClient } from '../device/client.js';
+import { DeviceCap } from '../protocol/constants.js';
+
 export interface Secret {
   value: string;
   /** Where it came from, for messages ("P4JIT_SECRET", "--secret-file key.txt", ...). */
@@ -61,4 +64,17 @@ export async function promptSecret(what: string): Promise<Secret | undefined> {
     rl.close();
     process.stderr.write('\n');
   }
+}
+
+/**
+ * Authenticates a connection when its device requires it (and the connection has not yet): the
+ * one rule of the CLI, scripts and VS Code, each with its own source of the secret. Returns false
+ * when one was needed and `secret` gave none.
+ */
+export async function authenticateIfRequired(client: DeviceClient, secret: () => Promise<string | undefined>): Promise<boolean> {
+  if (!client.has(DeviceCap.AuthRequired) || client.has(DeviceCap.Authenticated)) return true;
+  const value = await secret();
+  if (!value) return false;
+  await client.authenticate(value);
+  return true;
 }

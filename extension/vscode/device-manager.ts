@@ -13,7 +13,7 @@ import * as vscode from 'vscode';
 import { DeviceClient } from '../device/client.js';
 import { findBoard } from '../device/ports.js';
 import { Emulator } from '../emulator/launcher.js';
-import { DeviceCap } from '../protocol/constants.js';
+import { authenticateIfRequired } from '../connect/secret.js';
 import type { DeviceInfo } from '../protocol/payloads.js';
 import { JitSession } from '../session/jit-session.js';
 import type { CallResult, LoadedFunction, SessionSettings } from '../session/types.js';
@@ -227,19 +227,18 @@ export class DeviceManager implements vscode.Disposable {
   }
 
   private async authenticate(client: DeviceClient): Promise<void> {
-    if (!client.has(DeviceCap.AuthRequired) || client.has(DeviceCap.Authenticated)) return;
-    let secret = process.env.P4JIT_SECRET ?? (await this.context.secrets.get(SECRET_KEY));
-    if (!secret) {
-      secret = await vscode.window.showInputBox({
+    let used: string | undefined;
+    const ok = await authenticateIfRequired(client, async () => {
+      used = process.env.P4JIT_SECRET ?? (await this.context.secrets.get(SECRET_KEY)) ?? await vscode.window.showInputBox({
         title: 'P4-JIT: the device requires authentication',
         prompt: 'The shared secret configured in the firmware (CONFIG_P4_JIT_AUTH_SECRET)',
         password: true,
         ignoreFocusOut: true,
       });
-      if (!secret) throw new vscode.CancellationError();
-    }
-    await client.authenticate(secret);
-    await this.context.secrets.store(SECRET_KEY, secret);
+      return used;
+    });
+    if (!ok) throw new vscode.CancellationError();
+    if (used) await this.context.secrets.store(SECRET_KEY, used);
   }
 
   private sessionSettings(config: P4JitConfig, toolchainPath: string | undefined): SessionSettings {
