@@ -33,7 +33,7 @@ export const UI_ACTIONS = [
   'webviewTexts',   // argument: a Playwright selector inside a webview; value: the matches' texts
   'screenshot',     // argument: a file name stem; saved by the runner under test-results/vscode/
   'screenshotSidebar', // argument: a file name stem; only the side bar (where the device panel is)
-  'frameTexts',     // argument: a selector; value: the visible texts of its matches in the first frame that has any (a notebook's outputs)
+  'frameTexts',     // argument: a selector; value: the visible texts of its matches in every webview frame (a notebook's outputs)
   'screenshotEditor', // argument: a file name stem; only the editor area (a notebook and its outputs)
 ] as const;
 export type UiAction = typeof UI_ACTIONS[number];

@@ -139,6 +139,20 @@ async function webviewFrame(page: Page, selector: string, timeoutMs = 15_000): P
   throw new Error(`no webview shows ${selector}`);
 }
 
+/**
+ * The visible texts of `selector` across every webview frame: a closed or hidden notebook's
+ * frame may linger with matches of its own, which must not hide the shown one's.
+ */
+async function visibleTextsInFrames(page: Page, selector: string): Promise<string[]> {
+  await webviewFrame(page, selector, 30_000);
+  const out: string[] = [];
+  for (const frame of page.frames()) {
+    if (frame === page.mainFrame() || frame.isDetached()) continue;
+    out.push(...await visibleTexts(frame.locator(selector)).catch(() => []));
+  }
+  return out;
+}
+
 /** The element our webviews render into (webview/html.ts). */
 const WEBVIEW_ROOT = '#root';
 
@@ -174,7 +188,7 @@ export async function performUiRequest(page: Page, req: UiRequest, screenshotDir
     case 'webviewTexts': return visibleTexts((await webviewFrame(page, WEBVIEW_ROOT)).locator(req.arg));
     case 'screenshot': await saveScreenshot(page, screenshotDir, req.arg); return;
     case 'screenshotSidebar': await saveScreenshot(page, screenshotDir, req.arg, '.part.sidebar'); return;
-    case 'frameTexts': return visibleTexts((await webviewFrame(page, req.arg, 30_000)).locator(req.arg));
+    case 'frameTexts': return visibleTextsInFrames(page, req.arg);
     case 'screenshotEditor': await saveScreenshot(page, screenshotDir, req.arg, '.part.editor'); return;
   }
 }

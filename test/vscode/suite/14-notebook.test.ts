@@ -34,8 +34,9 @@ suite('notebooks', () => {
     for (const nb of ['audio-dsp.ipynb', 'inference.ipynb']) copyFileSync(join(examples, nb), join(dir, nb));
     copyFileSync(join(examples, 'data', 'tone-with-hum.wav'), join(dir, 'data', 'tone-with-hum.wav'));
   });
+  // a notebook left open (a failed test) keeps its webview: the next test's plots must not share the view
+  teardown(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
   suiteTeardown(async () => {
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -70,9 +71,13 @@ suite('notebooks', () => {
       return texts.includes('FIR low-pass at 2 kHz: before and after') ? texts : undefined;
     }, 'the overlay plot drawn in the notebook', 60_000);
     assert.ok(captions.length >= 1);
-    // under the C cell, its status bar offers the disassembly of the functions it loaded
-    // (the cell after it in the middle of the view puts the C cell's status bar and outputs above it)
-    editorOf.revealRange(new vscode.NotebookRange(c.index + 1, c.index + 2), vscode.NotebookEditorRevealType.InCenter);
+    // under the C cell's code, its status bar offers the disassembly of the functions it loaded: the
+    // code's last line in the middle of the view puts the status bar in sight, however tall the
+    // cells around it have grown
+    editorOf.revealRange(new vscode.NotebookRange(c.index, c.index + 1), vscode.NotebookEditorRevealType.InCenter);
+    const cellEditor = await until(() => vscode.window.visibleTextEditors.find((e) => e.document === c.document), 'the C cell\'s editor');
+    const last = c.document.lineCount - 1;
+    cellEditor.revealRange(new vscode.Range(last, 0, last, 0), vscode.TextEditorRevealType.InCenter);
     await ui.click('.cell-statusbar-container .cell-status-item:has-text("Disassembly")');
     await ui.pickQuickItem('gain');
     await until(() => vscode.window.activeTextEditor?.document.uri.scheme === 'p4jit-disasm' && /^gain:/m.test(vscode.window.activeTextEditor.document.getText()), 'the disassembly of gain opened from the notebook', 20_000);
@@ -80,7 +85,6 @@ suite('notebooks', () => {
     await until(async () => (await ui.frameTexts('.p4jit-plot figcaption')).includes('FIR low-pass at 2 kHz: before and after'), 'the plot shown again', 30_000);
     // README's picture of a notebook plot: this real run on the emulated ESP32-P4
     await ui.screenshotEditor('notebook-plot');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors'); // its webview leaves with it
   });
 
   test('the inference tutorial runs: float32 and int8 on the device equal the host, the labelled image grid renders', async () => {
@@ -97,7 +101,6 @@ suite('notebooks', () => {
     editorOf.revealRange(editorOf.selections[0], vscode.NotebookEditorRevealType.AtTop);
     await until(async () => (await ui.frameTexts('.p4jit-plot figcaption')).some((t) => t.startsWith('Int8 predictions on the device')), 'the image grid drawn', 60_000);
     await ui.screenshotEditor('notebook-images');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   test('a C cell that does not compile shows GCC\'s error on its own line; fixed, it loads', async () => {
