@@ -50,6 +50,8 @@ export interface AllocationInfo {
 }
 
 export interface LoadedFunctionInfo {
+  /** The session's key (`file::name`): what the panel's actions name, unique where C names are not. */
+  key: string;
   name: string;
   /** Source file path as the extension knows it. */
   file: string;
@@ -131,10 +133,17 @@ export interface StateMessage {
   state: PanelState;
 }
 
-export type ExtensionMessage = StateMessage;
+/** Sent by the extension when it has finished the action a webview message tagged `action`. */
+export interface DoneMessage {
+  type: 'done';
+  action: string;
+}
+
+export type ExtensionMessage = StateMessage | DoneMessage;
 
 /** Used by the webview on incoming `message` events: a cheap shape check (the extension is trusted). */
 export function isExtensionMessage(value: unknown): value is ExtensionMessage {
+  if (isRecord(value) && value.type === 'done') return isActionTag(value.action);
   if (!isRecord(value) || value.type !== 'state' || !isRecord(value.state)) return false;
   const s = value.state;
   return isRecord(s.connection) && Array.isArray(s.allocations) && Array.isArray(s.functions)
@@ -147,20 +156,28 @@ export function isExtensionMessage(value: unknown): value is ExtensionMessage {
 
 /** Sent by the webview when its script has started; the extension answers with `state`. */
 export interface ReadyMessage { type: 'ready' }
+/**
+ * An action the webview shows as busy until the extension answers `done` with its tag: its own
+ * answer, not the next state (a poll's state arrives while a run still waits for its arguments).
+ */
+interface Tagged { action?: string }
 /** Sent by the webview: re-read heap and allocations from the device. */
-export interface RefreshMessage { type: 'refresh' }
+export interface RefreshMessage extends Tagged { type: 'refresh' }
 /** Sent by the webview: connect to a device (the extension picks board or emulator). */
-export interface ConnectMessage { type: 'connect' }
+export interface ConnectMessage extends Tagged { type: 'connect' }
 /** Sent by the webview: FREE the allocation starting at `addr`. */
-export interface FreeAllocationMessage { type: 'freeAllocation'; addr: number }
-/** Sent by the webview: unload a loaded function (frees its allocations). */
-export interface FreeFunctionMessage { type: 'freeFunction'; name: string }
+export interface FreeAllocationMessage extends Tagged { type: 'freeAllocation'; addr: number }
+/** Sent by the webview: unload a loaded function (frees its allocations), named by its session key. */
+export interface FreeFunctionMessage extends Tagged { type: 'freeFunction'; key: string }
 /** Sent by the webview: call a loaded function again (the extension asks for arguments if needed). */
-export interface RunFunctionMessage { type: 'runFunction'; name: string }
+export interface RunFunctionMessage extends Tagged { type: 'runFunction'; key: string }
 /** Sent by the webview: show a source location, e.g. where a call faulted. `line` is 1-based. */
 export interface OpenSourceMessage { type: 'openSource'; file: string; line: number }
 /** Sent by the webview: copy or save the whole of array `name` of call `call` (the extension asks how). */
 export interface ExportArrayMessage { type: 'exportArray'; call: number; name: string }
+
+/** The messages whose control shows busy until their `done`. */
+export type TaggedMessage = RefreshMessage | ConnectMessage | FreeAllocationMessage | FreeFunctionMessage | RunFunctionMessage;
 
 export type WebviewMessage =
   | ReadyMessage
@@ -183,14 +200,17 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
   if (!isRecord(value)) return undefined;
   switch (value.type) {
     case 'ready':
+      return { type: 'ready' };
     case 'refresh':
     case 'connect':
-      return { type: value.type };
+      return isOptionalTag(value.action) ? { type: value.type, ...tag(value.action) } : undefined;
     case 'freeAllocation':
-      return isUint32(value.addr) ? { type: 'freeAllocation', addr: value.addr >>> 0 /* -0 becomes 0 */ } : undefined;
+      return isUint32(value.addr) && isOptionalTag(value.action)
+        ? { type: 'freeAllocation', addr: value.addr >>> 0 /* -0 becomes 0 */, ...tag(value.action) }
+        : undefined;
     case 'freeFunction':
     case 'runFunction':
-      return isFunctionName(value.name) ? { type: value.type, name: value.name } : undefined;
+      return isFunctionKey(value.key) && isOptionalTag(value.action) ? { type: value.type, key: value.key, ...tag(value.action) } : undefined;
     case 'openSource':
       return isSourcePath(value.file) && isLineNumber(value.line)
         ? { type: 'openSource', file: value.file, line: value.line }
@@ -213,7 +233,7 @@ export function targetsKnownItem(message: WebviewMessage, state: PanelState): bo
       return state.allocations.some((a) => a.addr === message.addr);
     case 'freeFunction':
     case 'runFunction':
-      return state.functions.some((f) => f.name === message.name);
+      return state.functions.some((f) => f.key === message.key);
     case 'openSource':
       return state.calls.some((c) => c.fault?.file === message.file && c.fault.line === message.line);
     case 'exportArray':
@@ -234,6 +254,25 @@ function isUint32(value: unknown): value is number {
 function isFunctionName(value: unknown): value is string {
   return typeof value === 'string' && C_IDENTIFIER.test(value);
 }
+
+/** A session key: a source path, `::`, a C name. */
+function isFunctionKey(value: unknown): value is string {
+  if (!isSourcePath(value)) return false;
+  const at = value.lastIndexOf('::');
+  return at > 0 && C_IDENTIFIER.test(value.slice(at + 2));
+}
+
+const MAX_TAG_LENGTH = MAX_PATH_LENGTH + 64;
+
+function isActionTag(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_TAG_LENGTH;
+}
+
+function isOptionalTag(value: unknown): value is string | undefined {
+  return value === undefined || isActionTag(value);
+}
+
+const tag = (action: string | undefined) => (action === undefined ? {} : { action });
 
 function isSourcePath(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_PATH_LENGTH

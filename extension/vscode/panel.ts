@@ -12,7 +12,7 @@ import { createNonce, panelHtml } from '../../webview/html.js';
 import { envelopeSeries, type PlotSeries } from '../../webview/plot/spec.js';
 import {
   ARGUMENTS_OWNER, parseWebviewMessage, targetsKnownItem,
-  type AllocationInfo, type CallRecord, type HeapInfo, type PanelState, type WebviewMessage,
+  type AllocationInfo, type CallRecord, type DoneMessage, type HeapInfo, type PanelState, type WebviewMessage,
 } from '../../webview/messages.js';
 import { readConfig } from './config.js';
 import { EMULATOR_LABEL, type DeviceManager } from './device-manager.js';
@@ -114,7 +114,7 @@ export class DevicePanel implements vscode.WebviewViewProvider, vscode.Disposabl
       heap: d.connected ? this.heap : null,
       allocations: d.connected ? this.allocations : [],
       functions: d.loadedFunctions().map((f) => ({
-        name: f.name, file: f.file, addr: f.addr, size: f.size, allocSize: f.allocSize, stale: f.stale,
+        key: f.key, name: f.name, file: f.file, addr: f.addr, size: f.size, allocSize: f.allocSize, stale: f.stale,
         lastResult: f.lastResult ? (f.lastResult.fault ? f.lastResult.fault.message : f.lastResult.returnDisplay) : null,
       })),
       calls: d.history().map((r) => this.callRecord(r)),
@@ -183,22 +183,24 @@ export class DevicePanel implements vscode.WebviewViewProvider, vscode.Disposabl
       this.webviewReady = true;
       return this.refresh();
     }
-    // The webview may only act on what it was shown.
-    if (!this.lastPosted || !targetsKnownItem(message, this.lastPosted)) {
-      this.log(`Panel: ignored ${message.type} for something the panel does not show`);
-      return this.refresh();
-    }
     try {
+      // The webview may only act on what it was shown.
+      if (!this.lastPosted || !targetsKnownItem(message, this.lastPosted)) {
+        this.log(`Panel: ignored ${message.type} for something the panel does not show`);
+        return;
+      }
       await vscode.window.withProgress({ location: { viewId: PANEL_VIEW_ID } }, () => this.act(message));
     } catch (e) {
       if (!(e instanceof vscode.CancellationError)) void vscode.window.showErrorMessage(`P4-JIT: ${(e as Error).message}`);
     } finally {
-      await this.refresh(); // also clears the webview's busy buttons
+      await this.refresh();
+      // this action's button comes back: its own answer, whatever states were posted meanwhile
+      if ('action' in message && message.action) void this.view?.webview.postMessage({ type: 'done', action: message.action } satisfies DoneMessage);
     }
   }
 
   private async act(message: WebviewMessage): Promise<void> {
-    const byName = (name: string) => this.device.loadedFunctions().find((f) => f.name === name);
+    const byKey = (key: string) => this.device.loadedFunctions().find((f) => f.key === key);
     switch (message.type) {
       case 'refresh':
         return;
@@ -206,12 +208,12 @@ export class DevicePanel implements vscode.WebviewViewProvider, vscode.Disposabl
         await this.device.ensureSession();
         return;
       case 'freeFunction': {
-        const fn = byName(message.name);
+        const fn = byKey(message.key);
         if (fn) await this.runner.free(fn.key);
         return;
       }
       case 'runFunction': {
-        const fn = byName(message.name);
+        const fn = byKey(message.key);
         if (fn) await this.runner.exec(fn.key);
         return;
       }

@@ -136,6 +136,8 @@ export interface PanelPage {
   clearPosted(): Promise<void>;
   /** Posts a state message and resolves once the panel has rendered it. */
   showState(state: PanelState): Promise<void>;
+  /** Posts the extension's `done` for an action and resolves once the panel has rendered it. */
+  showDone(action: string): Promise<void>;
   /** CSP violations the page reported (securitypolicyviolation events). */
   cspViolations(): Promise<string[]>;
   /** Uncaught errors and console errors. */
@@ -184,17 +186,19 @@ export async function openPanel(harness: Harness, theme: WebviewTheme, query = '
   });
   await page.goto(`${harness.url}/${query}`);
   await applyTheme(page, theme);
+  const post = (message: unknown) => page.evaluate((m) => new Promise<void>((resolve) => {
+    // The panel's own listener was added first, so it queues its render frame before this one.
+    window.addEventListener('message', () => requestAnimationFrame(() => resolve()), { once: true });
+    window.postMessage(m, '*');
+  }), message);
   return {
     page,
     errors,
     posted: () => page.evaluate(() => (window as unknown as HarnessWindow).__posted as WebviewMessage[]),
     clearPosted: () => page.evaluate(() => { (window as unknown as HarnessWindow).__posted.length = 0; }),
     cspViolations: () => page.evaluate(() => (window as unknown as HarnessWindow).__cspViolations),
-    showState: (state) => page.evaluate((s) => new Promise<void>((resolve) => {
-      // The panel's own listener was added first, so it queues its render frame before this one.
-      window.addEventListener('message', () => requestAnimationFrame(() => resolve()), { once: true });
-      window.postMessage({ type: 'state', state: s }, '*');
-    }), state),
+    showState: (state) => post({ type: 'state', state }),
+    showDone: (action) => post({ type: 'done', action }),
     reload: async () => {
       await page.reload();
       await applyTheme(page, theme);

@@ -11,9 +11,9 @@ import { connectedState } from './sample-state.js';
 
 test('well-formed webview messages parse to themselves', () => {
   const messages: WebviewMessage[] = [
-    { type: 'ready' }, { type: 'refresh' }, { type: 'connect' },
-    { type: 'freeAllocation', addr: 0 }, { type: 'freeAllocation', addr: 0xffff_ffff },
-    { type: 'freeFunction', name: 'dot_product' }, { type: 'runFunction', name: '_start2' },
+    { type: 'ready' }, { type: 'refresh' }, { type: 'connect' }, { type: 'connect', action: 'connect' },
+    { type: 'freeAllocation', addr: 0 }, { type: 'freeAllocation', addr: 0xffff_ffff, action: 'free:4294967295' },
+    { type: 'freeFunction', key: '/src/dot.c::dot_product' }, { type: 'runFunction', key: 'C:\\src\\a.c::_start2', action: 'run:C:\\src\\a.c::_start2' },
     { type: 'openSource', file: 'C:\\src\\a.c', line: 1 },
     { type: 'exportArray', call: 3, name: 'y' },
   ];
@@ -26,9 +26,11 @@ test('malformed webview messages are rejected', () => {
     { type: 'freeAllocation' }, { type: 'freeAllocation', addr: -1 }, { type: 'freeAllocation', addr: 2 ** 32 },
     { type: 'freeAllocation', addr: 1.5 }, { type: 'freeAllocation', addr: '0x48000000' },
     { type: 'freeAllocation', addr: Number.NaN },
-    { type: 'runFunction' }, { type: 'runFunction', name: '' }, { type: 'runFunction', name: 'a b' },
-    { type: 'runFunction', name: '1abc' }, { type: 'freeFunction', name: 'x;rm -rf' },
-    { type: 'runFunction', name: 'a'.repeat(256) },
+    { type: 'runFunction' }, { type: 'runFunction', key: '' }, { type: 'runFunction', key: 'a.c::a b' },
+    { type: 'runFunction', key: 'a.c::1abc' }, { type: 'freeFunction', key: 'a.c::x;rm -rf' },
+    { type: 'runFunction', key: `a.c::${'a'.repeat(256)}` }, { type: 'runFunction', key: '::main' },
+    { type: 'runFunction', key: 'main' }, { type: 'runFunction', name: 'main' }, { type: 'freeFunction', key: 'a\0.c::f' },
+    { type: 'runFunction', key: 'a.c::f', action: '' }, { type: 'connect', action: 7 }, { type: 'refresh', action: 'x'.repeat(5000) },
     { type: 'openSource', file: '', line: 1 }, { type: 'openSource', file: 'a.c', line: 0 },
     { type: 'openSource', file: 'a.c', line: 2.5 }, { type: 'openSource', file: 'a\0.c', line: 3 },
     { type: 'openSource', file: 'a.c' }, { type: 'openSource', line: 3 },
@@ -51,6 +53,8 @@ test('any value either fails to parse or parses to a valid message', () => {
       call: fc.oneof(fc.integer(), fc.double()),
       addr: fc.oneof(fc.integer(), fc.double(), fc.string()),
       name: fc.oneof(fc.string(), fc.stringMatching(/^[A-Za-z_]\w{0,20}$/)),
+      key: fc.oneof(fc.string(), fc.stringMatching(/^[\w/.]{1,20}::[A-Za-z_]\w{0,20}$/)),
+      action: fc.oneof(fc.string(), fc.integer()),
       file: fc.string(),
       line: fc.oneof(fc.integer(), fc.double()),
     }, { requiredKeys: ['type'] }),
@@ -68,8 +72,9 @@ test('targetsKnownItem accepts only what the panel was shown', () => {
   const state = connectedState();
   assert.ok(targetsKnownItem({ type: 'freeAllocation', addr: 0x4800_1000 }, state));
   assert.ok(!targetsKnownItem({ type: 'freeAllocation', addr: 0x4800_1004 }, state));
-  assert.ok(targetsKnownItem({ type: 'runFunction', name: 'blink_count' }, state));
-  assert.ok(!targetsKnownItem({ type: 'freeFunction', name: 'main' }, state));
+  assert.ok(targetsKnownItem({ type: 'runFunction', key: '/home/dev/led/blink.c::blink_count' }, state));
+  assert.ok(!targetsKnownItem({ type: 'runFunction', key: '/home/dev/dsp/dot.c::blink_count' }, state), 'a loaded name from another file');
+  assert.ok(!targetsKnownItem({ type: 'freeFunction', key: '/home/dev/dsp/dot.c::main' }, state));
   assert.ok(targetsKnownItem({ type: 'openSource', file: '/home/dev/dsp/scale.c', line: 17 }, state));
   assert.ok(!targetsKnownItem({ type: 'openSource', file: '/home/dev/dsp/scale.c', line: 18 }, state));
   assert.ok(!targetsKnownItem({ type: 'openSource', file: '/etc/passwd', line: 1 }, state));
@@ -85,6 +90,8 @@ test('isExtensionMessage recognises state messages only', () => {
   assert.ok(!isExtensionMessage({ type: 'state', state: { ...emptyPanelState(), calls: null } }));
   assert.ok(!isExtensionMessage({ type: 'state' }));
   assert.ok(!isExtensionMessage({ type: 'ready' }));
+  assert.ok(isExtensionMessage({ type: 'done', action: 'run:/a.c::f' }));
+  assert.ok(!isExtensionMessage({ type: 'done' }));
   assert.ok(!isExtensionMessage('state'));
 });
 

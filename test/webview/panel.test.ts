@@ -143,20 +143,21 @@ test('a new state re-renders in place: unchanged rows keep their elements', asyn
   await panel.close();
 });
 
-test('Free sends exactly freeAllocation with the address, once until the next state', async () => {
+test('Free sends exactly freeAllocation with the address, once until the extension answers', async () => {
   const panel = await panelWith(connectedState());
   await panel.clearPosted();
   const free = panel.page.getByRole('button', { name: 'Free 1.5 KiB at 0x48001000' });
   await free.click();
-  assert.deepEqual(await panel.posted(), [{ type: 'freeAllocation', addr: 0x4800_1000 }]);
+  assert.deepEqual(await panel.posted(), [{ type: 'freeAllocation', addr: 0x4800_1000, action: 'free:1207963648' }]);
   // Disabled while the extension works on it: a second click sends nothing.
   assert.equal(await free.getAttribute('disabled'), '');
   await free.click({ force: true });
   assert.equal((await panel.posted()).length, 1);
-  // The next state (the allocation gone) ends the wait.
+  // The extension's answer and the next state (the allocation gone) end the wait.
   const next = connectedState();
   next.allocations.splice(1, 1);
   await panel.showState(next);
+  await panel.showDone('free:1207963648');
   assert.equal(await free.count(), 0);
   assert.equal(await panel.page.getByRole('button', { name: 'Free 4 KiB at 0x48000000' }).getAttribute('disabled'), null);
   await panel.close();
@@ -175,7 +176,7 @@ test('actions work from the keyboard alone', async () => {
   }
   assert.ok(reached, `Tab reaches "${target}"`);
   await page.keyboard.press('Enter');
-  assert.deepEqual(await panel.posted(), [{ type: 'freeAllocation', addr: 0x4ff0_0200 }]);
+  assert.deepEqual(await panel.posted(), [{ type: 'freeAllocation', addr: 0x4ff0_0200, action: `free:${0x4ff0_0200}` }]);
 
   // A section header toggles with the keyboard and reports its state.
   const summary = page.locator('#section-heap > summary');
@@ -189,15 +190,37 @@ test('actions work from the keyboard alone', async () => {
   await panel.close();
 });
 
-test('Run and Unload send the function name', async () => {
-  const panel = await panelWith(connectedState());
+test('Run and Unload name the function by its session key; two functions of one name are told apart by their files', async () => {
+  const state = connectedState();
+  state.functions.push(
+    { key: '/home/dev/a/init.c::init', name: 'init', file: '/home/dev/a/init.c', addr: 0x4800_3000, size: 64, stale: false, lastResult: '1' },
+    { key: '/home/dev/b/setup.c::init', name: 'init', file: '/home/dev/b/setup.c', addr: 0x4800_4000, size: 64, stale: false, lastResult: '2' },
+  );
+  const panel = await panelWith(state);
   await panel.clearPosted();
-  await panel.page.getByRole('button', { name: 'Run blink_count' }).click();
-  await panel.page.getByRole('button', { name: 'Unload dot_product' }).click();
+  await panel.page.getByRole('button', { name: 'Run blink_count', exact: true }).click();
+  await panel.page.getByRole('button', { name: 'Unload dot_product', exact: true }).click();
+  await panel.page.getByRole('button', { name: 'Run init in setup.c', exact: true }).click();
   assert.deepEqual(await panel.posted(), [
-    { type: 'runFunction', name: 'blink_count' },
-    { type: 'freeFunction', name: 'dot_product' },
+    { type: 'runFunction', key: '/home/dev/led/blink.c::blink_count', action: 'run:/home/dev/led/blink.c::blink_count' },
+    { type: 'freeFunction', key: '/home/dev/dsp/dot.c::dot_product', action: 'unload:/home/dev/dsp/dot.c::dot_product' },
+    { type: 'runFunction', key: '/home/dev/b/setup.c::init', action: 'run:/home/dev/b/setup.c::init' },
   ]);
+  assert.equal(await panel.page.getByRole('button', { name: 'Run init in init.c', exact: true }).getAttribute('disabled'), null, 'the other init is not busy');
+  await panel.close();
+});
+
+test('a button stays busy until its own action is done, not until the next state (a poll)', async () => {
+  const panel = await panelWith(connectedState());
+  const run = panel.page.getByRole('button', { name: 'Run blink_count', exact: true });
+  await run.click();
+  assert.equal(await run.getAttribute('disabled'), '');
+  await panel.showState(connectedState()); // a poll while the run still waits for its arguments
+  assert.equal(await run.getAttribute('disabled'), '', 'a state does not end the run');
+  await run.click({ force: true });
+  assert.equal((await panel.posted()).filter((m) => m.type === 'runFunction').length, 1, 'a second click sends nothing');
+  await panel.showDone('run:/home/dev/led/blink.c::blink_count');
+  assert.equal(await run.getAttribute('disabled'), null);
   await panel.close();
 });
 
@@ -215,7 +238,7 @@ test('Refresh asks the extension to re-read the device', async () => {
   const panel = await panelWith(connectedState());
   await panel.clearPosted();
   await panel.page.getByRole('button', { name: 'Refresh heap and allocations from the device' }).click();
-  assert.deepEqual(await panel.posted(), [{ type: 'refresh' }]);
+  assert.deepEqual(await panel.posted(), [{ type: 'refresh', action: 'refresh' }]);
   await panel.close();
 });
 
@@ -227,7 +250,7 @@ test('with no device: a clear empty state whose Connect button sends connect', a
   await page.screenshot({ path: path.join(screenshotDir, 'panel-empty.png') });
   await panel.clearPosted();
   await page.getByRole('button', { name: 'Connect to an ESP32-P4 or the emulated one' }).click();
-  assert.deepEqual(await panel.posted(), [{ type: 'connect' }]);
+  assert.deepEqual(await panel.posted(), [{ type: 'connect', action: 'connect' }]);
 
   const failed = disconnectedState();
   failed.connection.error = 'No answer from /dev/ttyACM0 within 2000 ms';
@@ -264,7 +287,7 @@ test('closed sections stay closed when the webview is reloaded', async () => {
 
 test('a function reloaded into a larger allocation says so beside its size', async () => {
   const state = connectedState();
-  state.functions = [{ name: 'grown', file: '/home/dev/dsp/g.c', addr: 0x4800_0000, size: 412, allocSize: 1024, stale: false, lastResult: null }];
+  state.functions = [{ key: '/home/dev/dsp/g.c::grown', name: 'grown', file: '/home/dev/dsp/g.c', addr: 0x4800_0000, size: 412, allocSize: 1024, stale: false, lastResult: null }];
   state.allocations = [{ addr: 0x4800_0000, size: 1024, caps: CAP.EXEC | CAP.SPIRAM | CAP.BIT8, owner: 'grown' }];
   const panel = await panelWith(state);
   assert.match(await visibleText(panel, '[data-function="grown"]'), /412 B in a 1 KiB slot \(room to grow\) at 0x48000000/);

@@ -23,8 +23,8 @@ export function connectedState(): PanelState {
       { addr: 0x4ff0_0200, size: 640, caps: CAP.DMA | CAP.INTERNAL | (1 << 9), owner: null },
     ],
     functions: [
-      { name: 'dot_product', file: '/home/dev/dsp/dot.c', addr: 0x4800_0000, size: 4096, stale: false, lastResult: '140' },
-      { name: 'blink_count', file: '/home/dev/led/blink.c', addr: 0x4800_2000, size: 512, stale: true, lastResult: null },
+      { key: '/home/dev/dsp/dot.c::dot_product', name: 'dot_product', file: '/home/dev/dsp/dot.c', addr: 0x4800_0000, size: 4096, stale: false, lastResult: '140' },
+      { key: '/home/dev/led/blink.c::blink_count', name: 'blink_count', file: '/home/dev/led/blink.c', addr: 0x4800_2000, size: 512, stale: true, lastResult: null },
     ],
     calls: [
       {

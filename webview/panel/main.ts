@@ -4,7 +4,7 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import { render } from 'lit';
-import { emptyPanelState, isExtensionMessage, type PanelState, type WebviewMessage } from '../messages.js';
+import { emptyPanelState, isExtensionMessage, type PanelState, type TaggedMessage, type WebviewMessage } from '../messages.js';
 import type { SectionId, ViewContext } from './context.js';
 import { panelView } from './view.js';
 import './vscode-api.js';
@@ -19,7 +19,7 @@ const root = document.getElementById('root') ?? document.body;
 
 let panelState: PanelState = emptyPanelState();
 const closedSections = new Set<SectionId>(vscode.getState()?.closedSections ?? []);
-/** Actions sent and not yet answered by a new state. */
+/** Actions sent and not yet answered by their `done`. */
 const busy = new Set<string>();
 let renderQueued = false;
 
@@ -30,7 +30,8 @@ const context: ViewContext = {
       busy.add(busyKey);
       queueRender();
     }
-    vscode.postMessage(message);
+    // only a TaggedMessage comes with a busy key (ViewContext's overloads)
+    vscode.postMessage(busyKey ? { ...(message as TaggedMessage), action: busyKey } : message);
   },
   isBusy: (busyKey) => busy.has(busyKey),
   isOpen: (id) => !closedSections.has(id),
@@ -56,8 +57,8 @@ function queueRender(): void {
 
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
   if (!isExtensionMessage(event.data)) return;
-  panelState = event.data.state;
-  busy.clear();
+  if (event.data.type === 'done') busy.delete(event.data.action);
+  else panelState = event.data.state;
   queueRender();
 });
 

@@ -96,25 +96,33 @@ function allocationItem(allocation: AllocationInfo, ctx: ViewContext): TemplateR
 export function functionsSection(functions: LoadedFunctionInfo[], ctx: ViewContext): TemplateResult {
   const body = functions.length === 0
     ? html`<p class="muted">No functions loaded. Run a C function on the device to load it.</p>`
-    : html`<ul class="items">${repeat(functions, (f) => f.name, (f) => functionItem(f, ctx))}</ul>`;
+    : html`<ul class="items">${repeat(functions, (f) => f.key, (f) => functionItem(f, labelOf(f, functions), ctx))}</ul>`;
   return section('functions', ctx, 'Loaded functions', countSummary(functions.length), body);
 }
 
-function functionItem(fn: LoadedFunctionInfo, ctx: ViewContext): TemplateResult {
-  const runKey = `run:${fn.name}`;
-  const unloadKey = `unload:${fn.name}`;
+/** How buttons name a function: its C name, with its file where another loaded function shares it. */
+function labelOf(fn: LoadedFunctionInfo, all: LoadedFunctionInfo[]): string {
+  const namesakes = all.filter((f) => f.name === fn.name);
+  if (namesakes.length === 1) return fn.name;
+  const base = baseName(fn.file);
+  return `${fn.name} in ${namesakes.filter((f) => baseName(f.file) === base).length === 1 ? base : fn.file}`;
+}
+
+function functionItem(fn: LoadedFunctionInfo, label: string, ctx: ViewContext): TemplateResult {
+  const runKey = `run:${fn.key}`;
+  const unloadKey = `unload:${fn.key}`;
   return html`
-    <li class="item" data-function=${fn.name}>
+    <li class="item" data-function=${fn.name} data-key=${fn.key}>
       <div class="item-head">
         <code class="name">${fn.name}</code>
         ${fn.stale
           ? html`<vscode-badge class="stale" title="The source changed since this code was loaded">stale</vscode-badge>`
           : nothing}
         <span class="item-actions">
-          <vscode-button secondary aria-label=${`Run ${fn.name}`} ?disabled=${ctx.isBusy(runKey)}
-            @click=${() => ctx.send({ type: 'runFunction', name: fn.name }, runKey)}>Run</vscode-button>
-          <vscode-button secondary aria-label=${`Unload ${fn.name}`} ?disabled=${ctx.isBusy(unloadKey)}
-            @click=${() => ctx.send({ type: 'freeFunction', name: fn.name }, unloadKey)}>Unload</vscode-button>
+          <vscode-button secondary aria-label=${`Run ${label}`} ?disabled=${ctx.isBusy(runKey)}
+            @click=${() => ctx.send({ type: 'runFunction', key: fn.key }, runKey)}>Run</vscode-button>
+          <vscode-button secondary aria-label=${`Unload ${label}`} ?disabled=${ctx.isBusy(unloadKey)}
+            @click=${() => ctx.send({ type: 'freeFunction', key: fn.key }, unloadKey)}>Unload</vscode-button>
         </span>
       </div>
       <div class="muted">

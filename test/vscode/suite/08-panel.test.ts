@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 
 import type { PanelState } from '../../../webview/messages.js';
-import { p4jit, Scratch, ui, workspaceUri, until } from './helpers.js';
+import { nextCall, p4jit, Scratch, ui, workspaceUri, until } from './helpers.js';
 
 const panelState = () => vscode.commands.executeCommand<PanelState | null>('p4jit._test.panelState');
 
@@ -82,6 +82,28 @@ suite('device panel', () => {
       return labels.some((l) => l.includes('Stop Emulator')) ? labels : undefined;
     }, 'Stop Emulator in the palette', 20_000);
     assert.ok(!items.some((l) => l.includes('Start Emulator')), `Start is not offered (${items.join(' | ')})`);
+  });
+
+  test('two functions of one name in two files: Run in the panel calls the one clicked', async function () {
+    if (!ui.uiDriverAvailable()) this.skip();
+    const api = await p4jit();
+    const scratch = new Scratch('panel-namesakes');
+    try {
+      await vscode.commands.executeCommand('p4jit.upload', scratch.write('left.c', 'int init(void) { return 1; }\n'), 'init');
+      await vscode.commands.executeCommand('p4jit.upload', scratch.write('right.c', 'int init(void) { return 2; }\n'), 'init');
+      await vscode.commands.executeCommand('p4jit.openPanel');
+      await ui.waitFor(() => api.panelReady(), 'the panel webview to start', 60_000);
+      await vscode.commands.executeCommand('p4jit.refreshPanel');
+      for (const [file, value] of [['right.c', 2], ['left.c', 1]] as const) {
+        const previous = api.device.history()[0];
+        await ui.webviewClick(`vscode-button[aria-label="Run init in ${file}"]`);
+        const call = await nextCall(api, 'init', previous);
+        assert.equal(call.returnValue, value, `Run init in ${file} called ${file}'s init`);
+      }
+    } finally {
+      await vscode.commands.executeCommand('p4jit.freeAll');
+      await scratch.cleanup();
+    }
   });
 
   test('shows the empty state when disconnected', async () => {
