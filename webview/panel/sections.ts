@@ -112,7 +112,7 @@ function functionItem(fn: LoadedFunctionInfo, label: string, ctx: ViewContext): 
   const runKey = `run:${fn.key}`;
   const unloadKey = `unload:${fn.key}`;
   return html`
-    <li class="item" data-function=${fn.name} data-key=${fn.key}>
+    <li class="item" data-function=${fn.name}>
       <div class="item-head">
         <code class="name">${fn.name}</code>
         ${fn.stale
