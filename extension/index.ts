@@ -14,7 +14,8 @@
  */
 import { Device, type ConnectOptions } from './api/device.js';
 
-export { Device, DeviceBuffer, type CallOptions, type CallOutcome, type ConnectOptions, type JitFunction } from './api/device.js';
+export { Device, DeviceBuffer, type CallOptions, type CallOutcome, type ConnectOptions, type JitFunction, type LoadOptions, type LoadSourceOptions } from './api/device.js';
+export type { AssembledSymbol } from '../toolchain/assembly.js';
 export { CallFaultError, CallOverrunError, CallTimeoutError } from './api/errors.js';
 export {
   DeviceError, DeviceRestartedError, DeviceUnresponsiveError, DisconnectedError, P4JitError, ProtocolError, TimeoutError,

@@ -32,6 +32,8 @@ export interface ElfSymbol {
   size: number;
   type: 'func' | 'object' | 'other';
   section: number;
+  /** Bound globally (or weakly): other objects of a link can refer to it. */
+  global: boolean;
 }
 
 export interface ElfSectionInfo {
@@ -83,6 +85,7 @@ export function readElf(pathOrBuf: string | Buffer): ElfFile {
         size: d.readUInt32LE(o + 8),
         type: t === 2 ? 'func' : t === 1 ? 'object' : 'other',
         section: d.readUInt16LE(o + 14),
+        global: info >> 4 === 1 || info >> 4 === 2,
       });
     }
   }

@@ -31,6 +31,8 @@ export interface FunctionBuildRequest {
   buildRoot: string;
   /** Link the other C/C++/assembly files of the function's folder in too. */
   linkFolderSources?: boolean;
+  /** Further sources (C, C++ or assembly) linked into this function, e.g. a notebook's assembly cells. */
+  linkWith?: readonly string[];
   /** Argument slots the device accepts (INFO max_args). */
   maxSlots?: number;
   cacheLimits?: CacheLimits;
@@ -74,7 +76,8 @@ export async function buildFunction(req: FunctionBuildRequest): Promise<BuiltFun
   const file = resolve(req.file);
   checkRunTarget(file);
   const cache = new BuildCache(req.buildRoot, req.cacheLimits);
-  const extra = req.linkFolderSources ? folderSources(file) : [];
+  const extra = [...(req.linkFolderSources ? folderSources(file) : []), ...(req.linkWith ?? []).map((f) => resolve(f))]
+    .filter((f, i, all) => f !== file && all.indexOf(f) === i);
   const flags = compileFlags({ ...req.build, buildDir: '' });
   const inputs = inputsKey(req, file, extra, flags);
   const hit = cache.lookup(req.name, inputs);

@@ -10,6 +10,7 @@ import type { ArgumentInput, DeviceAddress, TypedArray } from '../../toolchain/v
 import { isTypedArray } from '../../toolchain/value-args.js';
 import { ensurePrivateDir } from '../../toolchain/private-dir.js';
 import { formatSignature } from '../../toolchain/signature.js';
+import type { AssembledSymbol } from '../../toolchain/assembly.js';
 import { closeDevice, openDevice, type DeviceHandle } from '../connect/open-device.js';
 import type { DeviceInfo, HeapInfo } from '../protocol/payloads.js';
 import { defaultSettings } from '../session/defaults.js';
@@ -55,6 +56,20 @@ export interface CallOutcome {
   hostMs: number;
   /** The session's full record (for formatting with the same text the CLI prints). */
   result: CallResult;
+}
+
+export interface LoadOptions {
+  /**
+   * More sources to link into the function: C, C++ or assembly files (e.g. `['gain.S']` for a C
+   * function that calls an assembly kernel). Kept for the file's later loads until given again.
+   */
+  link?: readonly string[];
+}
+
+/** Like LoadOptions, for source text. */
+export interface LoadSourceOptions extends LoadOptions {
+  /** The name the source is written under (its extension picks the language: .c, .cpp). */
+  fileName?: string;
 }
 
 export interface CallOptions {
@@ -151,19 +166,37 @@ export class Device {
     return this.session.client.info!;
   }
 
-  /** Compiles `name` from the C (or C++, assembly) file and loads it; rebuilt only when its sources changed. */
-  async load(file: string, name: string): Promise<JitFunction> {
-    const fn = await this.exclusive(() => this.session.load(file, name));
+  /** Compiles `name` from the C (or C++) file and loads it; rebuilt only when its sources changed. */
+  async load(file: string, name: string, options: LoadOptions = {}): Promise<JitFunction> {
+    const fn = await this.exclusive(() => this.session.load(file, name, undefined, options.link));
     this.ownFunctions.add(fn.key);
     return this.wrap(fn);
   }
 
-  /** Like load, from source text (a notebook cell): written to a file of this user's own first. */
-  async loadSource(source: string, name: string, fileName = `source-${++this.sourceCount}.c`): Promise<JitFunction> {
-    const dir = ensurePrivateDir(join(this.session.settings.buildRoot, '..', 'sources'));
-    const file = join(dir, fileName);
+  /**
+   * Like load, from source text (a notebook cell): written to a file of this user's own first.
+   * A string third argument is the file name (as before LoadSourceOptions).
+   */
+  async loadSource(source: string, name: string, options: LoadSourceOptions | string = {}): Promise<JitFunction> {
+    const opts = typeof options === 'string' ? { fileName: options } : options;
+    return this.load(this.sourceFile(source, opts.fileName ?? `source-${++this.sourceCount}.c`), name, opts);
+  }
+
+  /**
+   * Assembles an assembly file (.S, through the C preprocessor, or .s) on its own, so its errors
+   * show before a C function links it; answers the global symbols it defines (link it with
+   * `load(file, name, { link: [asmFile] })`).
+   */
+  assemble(file: string): Promise<AssembledSymbol[]> {
+    return this.session.assemble(file);
+  }
+
+  /** Writes source text to a file of this user's own (a cell's code) and answers its path. */
+  sourceFile(source: string, fileName: string): string {
+    if (!/^[\w.+-]+$/.test(fileName)) throw new RangeError(`'${fileName}' is not a plain file name (letters, digits, . _ + - only)`);
+    const file = join(ensurePrivateDir(join(this.session.settings.buildRoot, '..', 'sources')), fileName);
     writeFileSync(file, source);
-    return this.load(file, name);
+    return file;
   }
 
   /** Copies `data` to new device memory (or allocates `bytes` zeroed when given a size). */

@@ -2,6 +2,8 @@
  * The P4-JIT notebook kernel, free of vscode: it runs cells in order against one device.
  *   - A C (or C++) cell is compiled and every non-static function it defines is loaded; each becomes
  *     a callable of that name in the script cells, and the cell shows where each one lives.
+ *   - An assembly cell is assembled on its own (its errors are the cell's) and linked into the
+ *     functions of every C cell run after it, which call its global symbols by a C declaration.
  *   - A JavaScript or TypeScript cell runs with top-level await in the notebook's own context, with
  *     `p4` (the public Device API), the loaded functions, `plot`, `scatter`, `images`, the seeded
  *     generators and the data readers; what it prints, plots, returns or throws becomes its output.
@@ -18,6 +20,7 @@ import { describeResult } from '../session/format.js';
 import type { PlotSpec } from '../../webview/plot/spec.js';
 import { cellScript, SCOPE_READER } from './cell-script.js';
 import { DataFiles, generators } from './data.js';
+import { ASSEMBLY_LANGUAGES, SCRIPT_LANGUAGES } from './languages.js';
 import { imageGrid, linePlot, scatterPlot } from './plots.js';
 
 
@@ -53,6 +56,8 @@ export class NotebookKernel {
   /** Function names each C cell loaded, so a cell run again frees what it no longer defines. */
   private readonly cellFunctions = new Map<string, Set<string>>();
   private readonly functions = new Map<string, JitFunction>();
+  /** The assembly cells' files, by cell: linked into every C cell's functions. */
+  private readonly assemblyCells = new Map<string, string>();
   private emit: (output: CellOutput) => void = () => undefined;
   private signal: AbortSignal | undefined;
   private device: Device | undefined;
@@ -72,7 +77,9 @@ export class NotebookKernel {
     try {
       const work = cell.language === 'c' || cell.language === 'cpp'
         ? this.runNative(cell.id, cell.source, cell.language)
-        : this.runScript(cell.label ?? cell.id, cell.source, cell.language);
+        : ASSEMBLY_LANGUAGES.has(cell.language)
+          ? this.runAssembly(cell.id, cell.source)
+          : this.runScript(cell.label ?? cell.id, cell.source, cell.language);
       await whileNotAborted(work, signal);
       return true;
     } catch (e) {
@@ -87,6 +94,7 @@ export class NotebookKernel {
     this.device = undefined;
     this.functions.clear();
     this.cellFunctions.clear();
+    this.assemblyCells.clear();
     if (device?.session.client.connected) await device.freeAll().catch(() => undefined);
   }
 
@@ -100,13 +108,14 @@ export class NotebookKernel {
     const defined = (await parseFunctions(source, undefined, { language: language === 'cpp' ? 'c++' : 'c' }))
       .filter((f) => !f.isStatic && !(f.isInline && !f.isExtern));
     const device = await this.useDevice();
-    const fileName = `nb-${createHash('sha256').update(this.options.notebookId).digest('hex').slice(0, 12)}-${cellId.replace(/[^\w-]/g, '_')}.${language === 'cpp' ? 'cpp' : 'c'}`;
+    const fileName = this.cellFileName(cellId, language === 'cpp' ? 'cpp' : 'c');
+    const link = [...this.assemblyCells.values()];
     const before = this.cellFunctions.get(cellId) ?? new Set<string>();
     const now = new Set<string>();
     const loaded: LoadedEntry[] = [];
     for (const f of defined) {
       this.signal?.throwIfAborted();
-      const fn = await device.loadSource(source, f.name, fileName).catch((e) => { throw cellCompileError(e, fileName); });
+      const fn = await device.loadSource(source, f.name, { fileName, link }).catch((e) => { throw cellCompileError(e, fileName); });
       now.add(f.name);
       this.functions.set(f.name, fn);
       this.scope.set(f.name, this.callable(fn));
@@ -123,9 +132,30 @@ export class NotebookKernel {
     else this.emit({ kind: 'loaded', functions: loaded });
   }
 
+  /** Assembles the cell; C cells run after it link it (an edited cell takes effect when they run again). */
+  private async runAssembly(cellId: string, source: string): Promise<void> {
+    const fileName = this.cellFileName(cellId, 'S');
+    const device = await this.useDevice();
+    const file = device.sourceFile(source, fileName);
+    const symbols = await device.assemble(file).catch((e) => { throw cellCompileError(e, fileName, 'the cell does not assemble'); });
+    this.assemblyCells.set(cellId, file);
+    const names = symbols.map((s) => (s.size ? `${s.name} (${s.size} bytes)` : s.name));
+    this.emit({
+      kind: 'stdout',
+      text: names.length
+        ? `Assembled ${names.join(', ')}: C cells run after this one are linked with it and call it through a C declaration.\n`
+        : 'Assembled, but the cell makes no symbol global (.globl name), so no C cell can call it.\n',
+    });
+  }
+
+  /** The file a cell's code is written to: named by the notebook and the cell, so none collide. */
+  private cellFileName(cellId: string, extension: string): string {
+    return `nb-${createHash('sha256').update(this.options.notebookId).digest('hex').slice(0, 12)}-${cellId.replace(/[^\w-]/g, '_')}.${extension}`;
+  }
+
   private async runScript(label: string, source: string, language: string): Promise<void> {
-    if (language !== 'javascript' && language !== 'typescript') {
-      throw new Error(`a ${language} cell cannot run on P4-JIT: use C or C++ for device code, JavaScript or TypeScript for the host side`);
+    if (!SCRIPT_LANGUAGES.has(language)) {
+      throw new Error(`a ${language} cell cannot run on P4-JIT: use C, C++ or RISC-V assembly for device code, JavaScript or TypeScript for the host side`);
     }
     const names = [...this.scope.keys()];
     const body = cellScript(source, language, names);
@@ -223,13 +253,13 @@ function describeValue(value: unknown): string {
 }
 
 /** GCC's diagnostics as the cell's: its lines are the cell's lines, the generated wrapper is not shown. */
-function cellCompileError(e: unknown, fileName: string): unknown {
+function cellCompileError(e: unknown, fileName: string, message = 'the cell does not compile'): unknown {
   if (!(e instanceof CompileError)) return e;
   const ownFile = new RegExp(`\\S*${fileName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'g');
   const lines = e.diagnostics.split('\n')
     .filter((l) => !/p4jit_entry|^In file included from|^\s+from /.test(l))
     .map((l) => l.replace(ownFile, 'cell'));
-  return new CompileError('the cell does not compile', lines.join('\n').trim());
+  return new CompileError(message, lines.join('\n').trim());
 }
 
 function errorOutput(e: unknown): CellOutput {

@@ -21,7 +21,9 @@ import { discoverToolchain, type Toolchain } from '../../toolchain/discover.js';
 import { addressFrames, disassemble } from '../../toolchain/debuginfo.js';
 import { disassemblyView } from '../../toolchain/disasm-view.js';
 import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
+import { assembleFile, type AssembledSymbol } from '../../toolchain/assembly.js';
 import { buildFunction, folderSources, type BuiltFunction } from '../../toolchain/function-build.js';
+import { ensurePrivateDir } from '../../toolchain/private-dir.js';
 import { loadObjects } from './loader.js';
 import { measureInputs, type ArgumentInput } from '../../toolchain/value-args.js';
 import { arenaBytesFor, marshalArguments, roomProblem, type MarshalledArguments } from './marshal.js';
@@ -88,6 +90,8 @@ export class JitSession extends EventEmitter {
   private unwatch: () => void = () => undefined;
   /** The bytes uploaded for each function, to recognise it on the device after a reconnect. */
   private readonly images = new Map<string, Buffer>();
+  /** Sources given to load() to link into a file's functions (a notebook's assembly cells), by file. */
+  private readonly linkedSources = new Map<string, readonly string[]>();
 
   constructor(client: DeviceClient, readonly settings: SessionSettings) {
     super();
@@ -162,6 +166,16 @@ export class JitSession extends EventEmitter {
     return `${resolve(file)}::${name}`;
   }
 
+  /** Assembles `file` on its own (errors as a CompileError); answers the global symbols it defines. */
+  assemble(file: string): Promise<AssembledSymbol[]> {
+    return assembleFile(file, {
+      toolchain: this.toolchain,
+      optimization: this.settings.optimization,
+      extraFlags: this.settings.extraFlags,
+      scratchRoot: ensurePrivateDir(this.settings.buildRoot),
+    });
+  }
+
   /** Compiles (or finds in the cache) without touching the device. */
   async build(file: string, name: string): Promise<BuiltFunction> {
     return buildFunction({
@@ -169,6 +183,7 @@ export class JitSession extends EventEmitter {
       name,
       buildRoot: this.settings.buildRoot,
       linkFolderSources: this.settings.linkFolderSources,
+      linkWith: this.linkedSources.get(resolve(file)),
       maxSlots: this.client.info?.maxArgs,
       build: {
         toolchain: this.toolchain,
@@ -186,7 +201,7 @@ export class JitSession extends EventEmitter {
    */
   sourceHash(file: string): string {
     const hash = createHash('sha256');
-    const files = [resolve(file), ...(this.settings.linkFolderSources ? folderSources(file) : [])];
+    const files = [resolve(file), ...(this.settings.linkFolderSources ? folderSources(file) : []), ...this.linkedSources.get(resolve(file)) ?? []];
     for (const f of files) hash.update(f).update('\0').update(this.fileDigest(f));
     return hash.digest('hex');
   }
@@ -224,10 +239,14 @@ export class JitSession extends EventEmitter {
     return this.sourceHash(fn.file) !== fn.sourceHash;
   }
 
-  /** Loads the function (rebuilding when its sources changed), replacing an older version. */
-  async load(file: string, name: string, signal?: AbortSignal): Promise<LoadedFunction> {
+  /**
+   * Loads the function (rebuilding when its sources changed), replacing an older version. `linkWith`
+   * names further sources to link in; given once, it holds for the file's later loads and rebuilds.
+   */
+  async load(file: string, name: string, signal?: AbortSignal, linkWith?: readonly string[]): Promise<LoadedFunction> {
     const key = JitSession.key(file, name);
     signal?.throwIfAborted();
+    if (linkWith) this.linkedSources.set(resolve(file), linkWith.map((f) => resolve(f)));
     const sourceHash = this.sourceHash(file);
     this.progress({ function: name, step: 'build' });
     const built = await this.build(file, name);

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 
 import { Device } from '../api/device.js';
 import type { CellOutput, LoadedEntry, NotebookKernel } from '../notebook/kernel.js';
+import { CELL_LANGUAGES } from '../notebook/languages.js';
 import { PLOT_MIME, type PlotSpec } from '../../webview/plot/spec.js';
 import { EMULATOR_LABEL, type DeviceManager } from './device-manager.js';
 
@@ -28,8 +29,8 @@ export class NotebookController implements vscode.Disposable {
 
   constructor(private readonly devices: DeviceManager) {
     this.controller = vscode.notebooks.createNotebookController(NOTEBOOK_CONTROLLER_ID, 'jupyter-notebook', 'ESP32-P4 (P4-JIT)');
-    this.controller.supportedLanguages = ['c', 'cpp', 'javascript', 'typescript'];
-    this.controller.description = 'C cells load onto the device; JavaScript and TypeScript cells drive it';
+    this.controller.supportedLanguages = [...CELL_LANGUAGES];
+    this.controller.description = 'C and assembly cells load onto the device; JavaScript and TypeScript cells drive it';
     this.controller.supportsExecutionOrder = true;
     this.controller.executeHandler = (cells, notebook) => this.execute(cells, notebook);
     this.controller.interruptHandler = (notebook) => this.interrupt(notebook);

@@ -54,6 +54,7 @@ test('the audio DSP tutorial: C FIR and assembly gain equal the host computation
   assert.ok(overlay.kind === 'line' && overlay.series.length === 2 && overlay.series[1].y.length === 480);
   const loaded = outputs.flat().find((o) => o.kind === 'loaded');
   assert.deepEqual(loaded?.kind === 'loaded' && loaded.functions.map((f) => f.name), ['fir', 'gain']);
+  assert.match(text, /Assembled gain_asm \(\d+ bytes\): C cells run after this one are linked with it/, 'the assembly cell');
   await kernel.dispose();
   assert.deepEqual(await dev.allocations(), [], 'closing the notebook freed its functions and buffers');
 });
@@ -98,6 +99,8 @@ describe('bad input in a notebook', () => {
       ['a truncated .wav', 'readWav("short.wav")', 'javascript', /short\.wav is truncated: its data chunk promises \d+ bytes but \d+ are there/],
       ['an .npy of a dtype the pointer does not take', 'const y = new Float32Array(4); await gainf(readNpy("ints.npy"), y, 4)', 'javascript', /'const float \*'|Float32Array/],
       ['a syntax error', 'const = 1', 'javascript', /Unexpected token \(line 1\)/],
+      ['an assembly cell that does not assemble', '    .globl f\nf:\n    fmul.x ft0, ft0, fa0\n', 'riscv-asm', /^the cell does not assemble:\n[\s\S]*cell:3: Error: unrecognized opcode `fmul\.x/],
+      ['a C cell calling what no cell defines', 'int missing(int);\nint use(int x) { return missing(x); }', 'c', /undefined reference to `missing'/],
     ];
     // data files for the cases: a .wav cut in its data chunk, an int16 .npy
     const wav = Buffer.alloc(44 + 100);
@@ -120,6 +123,27 @@ describe('bad input in a notebook', () => {
     }
     await kernel.dispose();
     assert.deepEqual(await dev.allocations(), [], 'nothing left allocated');
+  });
+
+  test('an assembly cell links into the C cells run after it; edited and run again with them, the new code is called', async () => {
+    const k = new NotebookKernel({ baseDir: data, notebookId: 'assembly', device: async () => dev });
+    const out: CellOutput[] = [];
+    const run = async (id: string, source: string, language: string) => {
+      out.length = 0;
+      assert.ok(await k.run({ id, source, language }, (o) => out.push(o)), `cell ${id}: ${JSON.stringify(out)}`);
+      return out.map((o) => ('text' in o ? o.text : '')).join('');
+    };
+    const addK = (k: number) => `# a0 += ${k}\n    .globl add_k\n    .type add_k, @function\nadd_k:\n    addi a0, a0, ${k}\n    ret\n    .size add_k, .-add_k\n`;
+    const caller = 'int add_k(int x);\nint plus(int x) { return add_k(x) * 10; }';
+    assert.match(await run('asm', addK(3), 'riscv-asm'), /^Assembled add_k \(\d+ bytes\): C cells run after this one are linked with it/);
+    await run('c', caller, 'c');
+    assert.match(await run('js', 'await plus(1)', 'javascript'), /returned 40/);
+    await run('asm', addK(5), 'riscv-asm');
+    await run('c', caller, 'c');
+    assert.match(await run('js', 'await plus(1)', 'javascript'), /returned 60/, 'the edited assembly is what runs');
+    assert.match(await run('empty', '    .text\nlocal_only:\n    ret\n', 'asm'), /makes no symbol global/);
+    await k.dispose();
+    assert.deepEqual(await dev.allocations(), []);
   });
 
   test('without a device, a cell that uses it says why; host-only cells still run', async () => {

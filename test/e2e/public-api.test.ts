@@ -105,4 +105,17 @@ describe('the public API', () => {
     await cube.free();
     await assert.rejects(cube(2), /no function cube is loaded/);
   });
+
+  test('a C function linked with an assembly file: assemble() lists its symbols or its errors; an edited .S is rebuilt before the next call', async () => {
+    const asm = (k: number) => `    .globl scale_k\n    .type scale_k, @function\nscale_k:\n    li t0, ${k}\n    mul a0, a0, t0\n    ret\n    .size scale_k, .-scale_k\n`;
+    const kernel = file('scale.S', asm(3));
+    assert.deepEqual((await dev.assemble(kernel)).map((s) => s.name), ['scale_k']);
+    const caller = await dev.load(file('scaled.c', 'int scale_k(int x);\nint scaled(int x) { return scale_k(x) + 1; }\n'), 'scaled', { link: [kernel] });
+    assert.equal((await caller(5)).value, 16);
+    file('scale.S', asm(4));
+    assert.equal((await caller(5)).value, 21, 'the call saw the .S change, rebuilt and reloaded');
+    await assert.rejects(dev.assemble(file('typo.S', 'f:\n    mull a0, a0, a0\n')),
+      (e: unknown) => e instanceof CompileError && /typo\.S:2: Error: unrecognized opcode `mull/.test(e.diagnostics));
+    await caller.free();
+  });
 });

@@ -46,6 +46,9 @@ suite('notebooks', () => {
     const code = await runAll(nb);
     for (const cell of code) assert.equal(cell.executionSummary?.success, true, `cell ${cell.index + 1}: ${outputText(cell)}`);
 
+    const assembly = code.find((cell) => cell.document.languageId === 'riscv-asm');
+    assert.ok(assembly, 'the gain loop is an assembly cell (RISC-V Assembly)');
+    assert.match(outputText(assembly, 'application/vnd.code.notebook.stdout'), /^Assembled gain_asm \(\d+ bytes\): C cells run after this one are linked with it/);
     const c = code.find((cell) => cell.document.languageId === 'c')!;
     assert.match(outputText(c, 'text/markdown'), /`void fir\(const float \*x, float \*y, int n, const float \*h, int taps\)` \| `0x[0-9a-f]+` \| \d+ bytes \|/);
     assert.ok(['fir', 'gain'].every((n) => api.device.loadedFunctions().some((f) => f.name === n)), 'the panel lists the notebook\'s functions (one device, one session)');
