@@ -3,22 +3,23 @@
 # As root: apt-get directly; otherwise through sudo when it works without a password prompt;
 # otherwise stops and prints the exact command to run.
 #
-# Usage: scripts/setup-system.sh [core|fuzz|gdb|vscode|all]...   (default: core)
+# Usage: scripts/setup-system.sh [core|fuzz|gdb|format|vscode|all]...   (default: core)
 set -euo pipefail
 
 declare -A GROUP
 GROUP[core]="make gcc gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc"
 GROUP[fuzz]="clang lld libclang-rt-14-dev"
 GROUP[gdb]="gdb-multiarch"
+GROUP[format]="clang-format"
 GROUP[vscode]="build-essential python3 pkg-config libkrb5-dev ripgrep chromium fonts-liberation"
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(core)
-[ "${groups[0]}" = all ] && groups=(core fuzz gdb vscode)
+[ "${groups[0]}" = all ] && groups=(core fuzz gdb format vscode)
 
 wanted=()
 for g in "${groups[@]}"; do
-  [ -n "${GROUP[$g]:-}" ] || { echo "setup-system: unknown group '$g' (core, fuzz, gdb, vscode, all)" >&2; exit 2; }
+  [ -n "${GROUP[$g]:-}" ] || { echo "setup-system: unknown group '$g' (core, fuzz, gdb, format, vscode, all)" >&2; exit 2; }
   for p in ${GROUP[$g]}; do wanted+=("$p"); done
 done
 

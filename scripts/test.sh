@@ -4,11 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup-system.sh core fuzz gdb vscode
+bash scripts/setup-system.sh core fuzz gdb format vscode
 npm run -s build
 status=0
-# the layering and the lint rules first: a wrong import fails the run
+# the layering and the lint rules first: a wrong import fails the run; then the C style
 npx eslint . || status=$?
+bash scripts/lint/c-format.sh || status=$?
 
 # plain Node suites (the VS Code suite imports `vscode` and runs inside VS Code below)
 mapfile -t suites < <(find out/test -name '*.test.js' -not -path 'out/test/vscode/suite/*' | sort)

@@ -141,8 +141,8 @@ int jit_heap_check(const jit_heap_region_t *r)
     }
     for (uint32_t i = 0; i < r->nblocks; i++) {
         const jit_heap_block_t *b = &r->blocks[i];
-        if (b->off != off || b->size == 0 || (b->size & (G - 1u)) != 0 || b->size > r->size - off ||
-            b->used > 1 || (!b->used && prev_free)) {
+        if (b->off != off || b->size == 0 || (b->size & (G - 1u)) != 0 || b->size > r->size - off || b->used > 1 ||
+            (!b->used && prev_free)) {
             return -1;
         }
         if (!b->used) {

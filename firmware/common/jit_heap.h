@@ -14,12 +14,11 @@
 #include "jit_protocol.h"
 
 /* the caps ESP-IDF's heap gives the ESP32-P4's regions; boards built on this allocator use them */
-#define JIT_HEAP_P4_PSRAM_CAPS                                                                        \
-    (JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_EXEC |        \
+#define JIT_HEAP_P4_PSRAM_CAPS \
+    (JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_EXEC | JIT_CAP_MALLOC_DEFAULT)
+#define JIT_HEAP_P4_INTERNAL_CAPS                                                                                      \
+    (JIT_CAP_MALLOC_INTERNAL | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_DMA | JIT_CAP_MALLOC_EXEC | \
      JIT_CAP_MALLOC_DEFAULT)
-#define JIT_HEAP_P4_INTERNAL_CAPS                                                                     \
-    (JIT_CAP_MALLOC_INTERNAL | JIT_CAP_MALLOC_8BIT | JIT_CAP_MALLOC_32BIT | JIT_CAP_MALLOC_DMA |       \
-     JIT_CAP_MALLOC_EXEC | JIT_CAP_MALLOC_DEFAULT)
 
 /** Granule of the allocator: every block starts and ends on it. */
 #define JIT_HEAP_GRANULE 16u
@@ -38,7 +37,7 @@ typedef struct {
     uint32_t dev_base; /* device address of the first byte */
     uint8_t *mem;      /* where that byte is in this program's memory */
     uint32_t size;
-    uint32_t caps;     /* ESP-IDF MALLOC_CAP_* bits the region answers */
+    uint32_t caps; /* ESP-IDF MALLOC_CAP_* bits the region answers */
     uint32_t free_bytes;
     jit_heap_block_t *blocks; /* sorted by offset, tiling the region */
     uint32_t nblocks;

@@ -256,7 +256,8 @@ int main(void)
     board_protect_memory();
     jit_sha256((const uint8_t *)__image_ro_start, (size_t)(__image_ro_end - __image_ro_start), s_image_id);
     jit_heap_init(&s_psram, (uint32_t)(uintptr_t)__psram_start, (uint8_t *)__psram_start,
-                  (uint32_t)(uintptr_t)__psram_size, JIT_HEAP_P4_PSRAM_CAPS, s_psram_blocks, JIT_HEAP_BLOCKS_FOR(MAX_ALLOCS));
+                  (uint32_t)(uintptr_t)__psram_size, JIT_HEAP_P4_PSRAM_CAPS, s_psram_blocks,
+                  JIT_HEAP_BLOCKS_FOR(MAX_ALLOCS));
     jit_heap_init(&s_internal, (uint32_t)(uintptr_t)__internal_start, (uint8_t *)__internal_start,
                   (uint32_t)(uintptr_t)__internal_size, JIT_HEAP_P4_INTERNAL_CAPS, s_internal_blocks,
                   JIT_HEAP_BLOCKS_FOR(MAX_ALLOCS));

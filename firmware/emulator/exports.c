@@ -10,6 +10,8 @@
 
 #define X(fn) (void *)(fn)
 
+/* grouped by header: stdio, stdlib, string, float math, double math */
+/* clang-format off */
 __attribute__((used)) void *const p4jit_firmware_exports[] = {
     X(printf), X(sprintf), X(snprintf), X(vprintf), X(vsnprintf), X(puts), X(putchar), X(fputc),
     X(fputs), X(fwrite), X(fflush),
@@ -22,3 +24,4 @@ __attribute__((used)) void *const p4jit_firmware_exports[] = {
     X(sinhf), X(coshf), X(tanhf), X(exp2f), X(fminf), X(fmaxf), X(hypotf),
     X(sin), X(cos), X(tan), X(sqrt), X(exp), X(log), X(pow), X(fabs), X(floor), X(ceil), X(atan2),
 };
+/* clang-format on */

@@ -53,9 +53,9 @@
 #define S_DRIVER 2u
 #define S_DRIVER_OK 4u
 #define S_FEATURES_OK 8u
-#define F_MULTIPORT (1u << 1)  /* feature word 0 */
-#define F_VERSION_1 (1u << 0)  /* feature word 1 (bit 32) */
-#define DESC_WRITE 2u          /* the device writes this buffer */
+#define F_MULTIPORT (1u << 1) /* feature word 0 */
+#define F_VERSION_1 (1u << 0) /* feature word 1 (bit 32) */
+#define DESC_WRITE 2u         /* the device writes this buffer */
 
 /* multiport control messages */
 #define CTRL_DEVICE_READY 0u
@@ -63,7 +63,7 @@
 #define CTRL_PORT_READY 3u
 #define CTRL_PORT_OPEN 6u
 
-#define PORT_ID 1u            /* the launcher's virtserialport nr */
+#define PORT_ID 1u /* the launcher's virtserialport nr */
 #define Q_CTRL_RX 2u
 #define Q_CTRL_TX 3u
 #define Q_PORT_RX (2u * PORT_ID + 2u)
@@ -96,7 +96,7 @@ typedef struct {
     uint16_t next_avail;
     uint16_t last_used;
     volatile vring_desc_t *desc;
-    volatile uint16_t *avail; /* flags, idx, ring[num] */
+    volatile uint16_t *avail;    /* flags, idx, ring[num] */
     volatile uint16_t *used_hdr; /* flags, idx */
     volatile vring_used_t *used;
 } vq_t;
@@ -110,8 +110,8 @@ static uint8_t s_ctrl_tx[CTRL_BUFS][8];
 static uint32_t s_base;
 static bool s_legacy;
 static vq_t s_crx, s_ctx, s_rx, s_tx;
-static int s_rx_held = -1;       /* buffer handed to the caller, recycled on the next receive */
-static bool s_tx_busy[TX_BUFS];  /* owned by the device until it shows up in the used ring */
+static int s_rx_held = -1;      /* buffer handed to the caller, recycled on the next receive */
+static bool s_tx_busy[TX_BUFS]; /* owned by the device until it shows up in the used ring */
 static bool s_ctx_busy[CTRL_BUFS];
 static uint32_t s_tx_cur, s_tx_len, s_ctx_next;
 static bool s_port_ready;
@@ -392,8 +392,7 @@ bool board_virtio_init(void)
         }
     }
     if (!vq_setup(&s_crx, Q_CTRL_RX, CTRL_BUFS, s_ring_mem[0]) ||
-        !vq_setup(&s_ctx, Q_CTRL_TX, CTRL_BUFS, s_ring_mem[1]) ||
-        !vq_setup(&s_rx, Q_PORT_RX, RX_BUFS, s_ring_mem[2]) ||
+        !vq_setup(&s_ctx, Q_CTRL_TX, CTRL_BUFS, s_ring_mem[1]) || !vq_setup(&s_rx, Q_PORT_RX, RX_BUFS, s_ring_mem[2]) ||
         !vq_setup(&s_tx, Q_PORT_TX, TX_BUFS, s_ring_mem[3])) {
         MMIO(R_STATUS) = 0;
         return false;

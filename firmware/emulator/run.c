@@ -84,8 +84,7 @@ static void restore_machine(void)
     board_locks_reset();
 }
 
-static void __attribute__((noreturn)) end_call(jit_run_status_t status, uint32_t mcause, uint32_t mepc,
-                                                uint32_t mtval)
+static void __attribute__((noreturn)) end_call(jit_run_status_t status, uint32_t mcause, uint32_t mepc, uint32_t mtval)
 {
     s_t1 = board_mtime();
     s_in_call = false;
@@ -234,8 +233,7 @@ void board_calibrate_cycles(void)
     /* the cost of the call path itself: the smallest of a few empty calls */
     uint64_t best = UINT64_MAX;
     for (int i = 0; i < 5; i++) {
-        jit_call_t call = {.kind = JIT_CALL_EXEC, .entry = (uint32_t)(uintptr_t)board_null_function,
-                           .limit_ms = 100};
+        jit_call_t call = {.kind = JIT_CALL_EXEC, .entry = (uint32_t)(uintptr_t)board_null_function, .limit_ms = 100};
         jit_run_result_t res = {0};
         jit_port_run(&call, &res);
         if (res.status == JIT_RUN_OK && res.cycles < best) {

@@ -24,12 +24,12 @@
 #include "jit_crc32.h"
 #include "jit_protocol.h"
 
-#define INVARIANT(cond)                                                                           \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
+#define INVARIANT(cond)                                                                              \
+    do {                                                                                             \
+        if (!(cond)) {                                                                               \
             fprintf(stderr, "fuzz_core: invariant broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            abort();                                                                              \
-        }                                                                                         \
+            abort();                                                                                 \
+        }                                                                                            \
     } while (0)
 
 #define MAX_ALLOCS 16u
@@ -106,11 +106,23 @@ static uint32_t rd32(const uint8_t *p)
 static bool known_command(uint8_t cmd)
 {
     switch (cmd) {
-    case JIT_CMD_PING: case JIT_CMD_INFO: case JIT_CMD_ALLOC: case JIT_CMD_FREE:
-    case JIT_CMD_WRITE_MEM: case JIT_CMD_READ_MEM: case JIT_CMD_EXEC: case JIT_CMD_CALL:
-    case JIT_CMD_HEAP_INFO: case JIT_CMD_LIST_ALLOCS: case JIT_CMD_AUTH_CHALLENGE:
-    case JIT_CMD_AUTH_RESPONSE: case JIT_CMD_AUTH_END: case JIT_CMD_SEALED: case JIT_CMD_SESSION:
-    case JIT_CMD_FEATURES: case JIT_CMD_LAST_FAULT: return true;
+    case JIT_CMD_PING:
+    case JIT_CMD_INFO:
+    case JIT_CMD_ALLOC:
+    case JIT_CMD_FREE:
+    case JIT_CMD_WRITE_MEM:
+    case JIT_CMD_READ_MEM:
+    case JIT_CMD_EXEC:
+    case JIT_CMD_CALL:
+    case JIT_CMD_HEAP_INFO:
+    case JIT_CMD_LIST_ALLOCS:
+    case JIT_CMD_AUTH_CHALLENGE:
+    case JIT_CMD_AUTH_RESPONSE:
+    case JIT_CMD_AUTH_END:
+    case JIT_CMD_SEALED:
+    case JIT_CMD_SESSION:
+    case JIT_CMD_FEATURES:
+    case JIT_CMD_LAST_FAULT: return true;
     default: return false;
     }
 }
@@ -140,7 +152,8 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
     uint32_t code = rd32(p);
     bool call = cmd == JIT_CMD_EXEC || cmd == JIT_CMD_CALL;
     switch (code) {
-    case JIT_ERR_CHECKSUM: case JIT_ERR_PAYLOAD_TOO_LARGE: break;
+    case JIT_ERR_CHECKSUM:
+    case JIT_ERR_PAYLOAD_TOO_LARGE: break;
     case JIT_ERR_UNKNOWN_CMD: INVARIANT(!known_command(cmd)); break;
     case JIT_ERR_NOT_AUTHENTICATED:
         /* SESSION itself: no session, or a spent counter (a replay) */
@@ -150,14 +163,13 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
     case JIT_ERR_NOT_ALLOCATED:
         INVARIANT(cmd == JIT_CMD_FREE || cmd == JIT_CMD_WRITE_MEM || cmd == JIT_CMD_READ_MEM);
         break;
-    case JIT_ERR_NOT_EXECUTABLE: case JIT_ERR_FAULT: case JIT_ERR_TIMEOUT: case JIT_ERR_OVERRUN:
-        INVARIANT(call);
-        break;
+    case JIT_ERR_NOT_EXECUTABLE:
+    case JIT_ERR_FAULT:
+    case JIT_ERR_TIMEOUT:
+    case JIT_ERR_OVERRUN: INVARIANT(call); break;
     case JIT_ERR_BAD_ARGUMENT: INVARIANT(cmd == JIT_CMD_CALL || cmd == JIT_CMD_SEALED || cmd == JIT_CMD_SESSION); break;
     case JIT_ERR_AUTH_FAILED: INVARIANT(cmd == JIT_CMD_AUTH_RESPONSE); break;
-    case JIT_ERR_RATE_LIMITED:
-        INVARIANT(cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_CHALLENGE);
-        break;
+    case JIT_ERR_RATE_LIMITED: INVARIANT(cmd == JIT_CMD_AUTH_RESPONSE || cmd == JIT_CMD_AUTH_CHALLENGE); break;
     default: INVARIANT(!"an error code no reply may carry"); break;
     }
     uint32_t want = !detail ? 4u : code == JIT_ERR_FAULT ? 16u : code == JIT_ERR_TIMEOUT ? 8u : 4u;
@@ -170,12 +182,14 @@ static void check_error(uint8_t cmd, const uint8_t *p, uint32_t len, bool authen
 }
 
 /* An OK reply: the layout its command promises. */
-static void check_ok(uint8_t cmd, const uint8_t *p, uint32_t len, uint32_t max_payload, bool authenticated, bool session)
+static void check_ok(uint8_t cmd, const uint8_t *p, uint32_t len, uint32_t max_payload, bool authenticated,
+                     bool session)
 {
     INVARIANT((known_command(cmd) && cmd != JIT_CMD_SEALED && cmd != JIT_CMD_SESSION) || cmd == JIT_CMD_OUTPUT);
     INVARIANT(authenticated || open_command(cmd, session) || cmd == JIT_CMD_OUTPUT);
     switch (cmd) {
-    case JIT_CMD_PING: case JIT_CMD_READ_MEM: INVARIANT(len <= max_payload); break;
+    case JIT_CMD_PING:
+    case JIT_CMD_READ_MEM: INVARIANT(len <= max_payload); break;
     case JIT_CMD_INFO: INVARIANT(len == JIT_INFO_SIZE && rd32(p) == JIT_PROTOCOL_VERSION); break;
     case JIT_CMD_ALLOC: {
         INVARIANT(len == 8);
@@ -189,16 +203,14 @@ static void check_ok(uint8_t cmd, const uint8_t *p, uint32_t len, uint32_t max_p
         }
         break;
     }
-    case JIT_CMD_FREE: case JIT_CMD_AUTH_RESPONSE: case JIT_CMD_AUTH_END: INVARIANT(len == 4 && rd32(p) == 0); break;
+    case JIT_CMD_FREE:
+    case JIT_CMD_AUTH_RESPONSE:
+    case JIT_CMD_AUTH_END: INVARIANT(len == 4 && rd32(p) == 0); break;
     case JIT_CMD_WRITE_MEM: INVARIANT(len == 8 && rd32(p) <= max_payload - 4 && rd32(p + 4) == 0); break;
     case JIT_CMD_EXEC: INVARIANT(len == 4); break;
     case JIT_CMD_CALL: INVARIANT(len == JIT_CALL_REPLY_SIZE); break;
-    case JIT_CMD_HEAP_INFO:
-        INVARIANT(len == 16 && rd32(p) <= rd32(p + 4) && rd32(p + 8) <= rd32(p + 12));
-        break;
-    case JIT_CMD_LIST_ALLOCS:
-        INVARIANT(len >= 4 && rd32(p) <= s_core.cfg.max_allocs && len == 4 + 12 * rd32(p));
-        break;
+    case JIT_CMD_HEAP_INFO: INVARIANT(len == 16 && rd32(p) <= rd32(p + 4) && rd32(p + 8) <= rd32(p + 12)); break;
+    case JIT_CMD_LIST_ALLOCS: INVARIANT(len >= 4 && rd32(p) <= s_core.cfg.max_allocs && len == 4 + 12 * rd32(p)); break;
     case JIT_CMD_AUTH_CHALLENGE: INVARIANT(len == 32); break;
     case JIT_CMD_FEATURES: INVARIANT(len == 4 && (rd32(p) & ~JIT_FEATURES_ALL) == 0); break;
     case JIT_CMD_LAST_FAULT: {
@@ -220,7 +232,7 @@ static size_t check_output(void)
     bool session = false; /* authenticated with a secret: protected requests only in SESSION frames */
     bool output_pending = false;
     uint32_t features = 0; /* what the host asked for (FEATURES), forgotten by AUTH_END */
-    int output_seq = -1; /* sequence number of the pending OUTPUT, -1 when it was plain */
+    int output_seq = -1;   /* sequence number of the pending OUTPUT, -1 when it was plain */
     uint32_t max_payload = s_core.cfg.max_payload;
     while (at < len) {
         INVARIANT(len - at >= JIT_HEADER_SIZE + JIT_CHECKSUM_SIZE);
@@ -306,7 +318,8 @@ static void check_table(void)
         int r = region_of(e->addr);
         INVARIANT(r >= 0);
         /* the heap's block holds the front guard, the bytes and the back guard */
-        INVARIANT(jit_heap_block_size(host_port_region(r), e->addr - e->lead) >= e->lead + e->size + s_core.cfg.guard_size);
+        INVARIANT(jit_heap_block_size(host_port_region(r), e->addr - e->lead) >=
+                  e->lead + e->size + s_core.cfg.guard_size);
         INVARIANT((host_port_region(r)->caps & e->caps) == e->caps);
         for (uint32_t j = i + 1; j < s_core.cfg.max_allocs; j++) {
             INVARIANT(s_core.cfg.table[j].size == 0 || s_core.cfg.table[j].addr != e->addr);
@@ -339,9 +352,9 @@ static void fix_seals(uint8_t *in, size_t size)
     }
     for (size_t i = 0; i + JIT_HEADER_SIZE + JIT_CHECKSUM_SIZE <= n;) {
         uint32_t plen = rd32(stream + i + 4);
-        bool sealed = stream[i] == JIT_MAGIC0 && stream[i + 1] == JIT_MAGIC1 &&
-                      stream[i + 2] == JIT_CMD_SEALED && stream[i + 3] == JIT_FLAG_REQUEST &&
-                      plen >= JIT_SEAL_OVERHEAD && plen <= n - i - JIT_HEADER_SIZE - JIT_CHECKSUM_SIZE;
+        bool sealed = stream[i] == JIT_MAGIC0 && stream[i + 1] == JIT_MAGIC1 && stream[i + 2] == JIT_CMD_SEALED &&
+                      stream[i + 3] == JIT_FLAG_REQUEST && plen >= JIT_SEAL_OVERHEAD &&
+                      plen <= n - i - JIT_HEADER_SIZE - JIT_CHECKSUM_SIZE;
         if (!sealed) {
             i++;
             continue;

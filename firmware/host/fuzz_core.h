@@ -17,12 +17,13 @@
 
 #include "jit_core.h"
 
-#define FUZZ_OPT_AUTH 0x01u          /* authentication on, secret FUZZ_SECRET */
-#define FUZZ_OPT_PAYLOAD_SHIFT 1     /* bits 1-2 choose max_payload from fuzz_max_payload */
-#define FUZZ_OPT_FEW_ALLOCS 0x08u    /* a table of 3 entries instead of 16 */
-#define FUZZ_OPT_BYTE_LIMIT 0x10u    /* max_alloc_bytes 2048 */
-#define FUZZ_OPT_CLOCK_WRAP 0x20u    /* the clock starts 300 ms before it wraps */
-#define FUZZ_OPT_FIX_SEALS 0x40u     /* SEALED requests get their CRC-32 and sum made right before
+#define FUZZ_OPT_AUTH 0x01u       /* authentication on, secret FUZZ_SECRET */
+#define FUZZ_OPT_PAYLOAD_SHIFT 1  /* bits 1-2 choose max_payload from fuzz_max_payload */
+#define FUZZ_OPT_FEW_ALLOCS 0x08u /* a table of 3 entries instead of 16 */
+#define FUZZ_OPT_BYTE_LIMIT 0x10u /* max_alloc_bytes 2048 */
+#define FUZZ_OPT_CLOCK_WRAP 0x20u /* the clock starts 300 ms before it wraps */
+#define FUZZ_OPT_FIX_SEALS \
+    0x40u /* SEALED requests get their CRC-32 and sum made right before
                                         they are fed, so mutations reach the inner commands */
 
 #define FUZZ_SECRET "fuzz secret"

@@ -181,7 +181,8 @@ static void start_session(uint8_t key[32])
 }
 
 /* A request in the session: counter and MAC under key (docs/protocol.md, SESSION). */
-static const uint8_t *in_session(const uint8_t key[32], uint32_t counter, uint8_t cmd, const void *payload, uint32_t len)
+static const uint8_t *in_session(const uint8_t key[32], uint32_t counter, uint8_t cmd, const void *payload,
+                                 uint32_t len)
 {
     static uint8_t body[SEED_MAX];
     uint32_t outer = len + JIT_SESSION_OVERHEAD;
@@ -228,8 +229,12 @@ static void memory_seeds(void)
     finish("queries");
 
     begin(OPT_PAYLOAD(1));
-    const uint32_t caps[] = {0, JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_8BIT, JIT_CAP_MALLOC_INTERNAL,
-                             JIT_CAP_MALLOC_DMA, JIT_CAP_MALLOC_EXEC, JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_DMA};
+    const uint32_t caps[] = {0,
+                             JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_8BIT,
+                             JIT_CAP_MALLOC_INTERNAL,
+                             JIT_CAP_MALLOC_DMA,
+                             JIT_CAP_MALLOC_EXEC,
+                             JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_DMA};
     const uint32_t aligns[] = {0, 16, 4096, 64, 3, 4};
     uint32_t a[6];
     for (int i = 0; i < 6; i++) {
@@ -286,8 +291,7 @@ static void exec_seeds(void)
     finish("call_args");
 
     begin(OPT_PAYLOAD(1));
-    const uint32_t print[] = {HOST_OP_PRINT, 6, 0x6c6c6568, 0x00000a6f, HOST_OP_SLEEP, 20,
-                              HOST_OP_RET, 7, 0};
+    const uint32_t print[] = {HOST_OP_PRINT, 6, 0x6c6c6568, 0x00000a6f, HOST_OP_SLEEP, 20, HOST_OP_RET, 7, 0};
     uint32_t p = code(print, 9);
     addr_cmd(JIT_CMD_EXEC, p); /* to the console */
     addr_cmd(JIT_CMD_FEATURES, JIT_FEATURE_OUTPUT);
@@ -338,7 +342,7 @@ static void auth_seeds(void)
     addr_cmd(JIT_CMD_FREE, addr);
     req(JIT_CMD_AUTH_END, NULL, 0);
     in_session(key, 2, JIT_CMD_LIST_ALLOCS, NULL, 0); /* a spent counter */
-    in_session(key, 3, JIT_CMD_SESSION, NULL, 0);      /* nested */
+    in_session(key, 3, JIT_CMD_SESSION, NULL, 0);     /* nested */
     in_session(key, 4, JIT_CMD_INFO, NULL, 0);
     uint8_t f[4];
     put32(f, addr);
@@ -417,8 +421,8 @@ static void seal_seeds(void)
 static void parser_seeds(void)
 {
     begin(OPT_PAYLOAD(0));
-    static const uint8_t garbage[] = {0x00, 0xa5, 0xa5, 0x5a, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
-                                      0x00, 0x00, 0xa5, 0x5a, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x42, 0x99, 0x99};
+    static const uint8_t garbage[] = {0x00, 0xa5, 0xa5, 0x5a, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                      0xa5, 0x5a, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x42, 0x99, 0x99};
     raw(garbage, sizeof garbage, 0);
     req(0x77, "?", 1);
     req(JIT_CMD_ALLOC, "short", 5);

@@ -255,9 +255,9 @@ static void interpret(jit_call_t *call, jit_run_result_t *res, uint32_t t0)
         res->cycles++;
         uint32_t op = rd32(ins);
         uint32_t operands = op == HOST_OP_RET || op == HOST_OP_FAULT ? 2
-                            : op == HOST_OP_SPIN                       ? 0
-                            : op == HOST_OP_FILL                       ? 3
-                                                                       : 1;
+                            : op == HOST_OP_SPIN                     ? 0
+                            : op == HOST_OP_FILL                     ? 3
+                                                                     : 1;
         if (op >= HOST_OP_RET && op <= HOST_OP_FILL && fetch(pc, 1 + operands) == NULL) {
             trap(res, call, 1, (uint32_t)pc, (uint32_t)pc);
             return;
@@ -270,9 +270,7 @@ static void interpret(jit_call_t *call, jit_run_result_t *res, uint32_t t0)
                 call->ret = rd32(ins + 4) | ((uint64_t)rd32(ins + 8) << 32);
             }
             return;
-        case HOST_OP_FAULT:
-            trap(res, call, rd32(ins + 4), (uint32_t)pc, rd32(ins + 8));
-            return;
+        case HOST_OP_FAULT: trap(res, call, rd32(ins + 4), (uint32_t)pc, rd32(ins + 8)); return;
         case HOST_OP_SPIN:
             s.now_ms = t0 + call->limit_ms;
             res->status = JIT_RUN_TIMEOUT;
@@ -329,9 +327,7 @@ static void interpret(jit_call_t *call, jit_run_result_t *res, uint32_t t0)
             pc += 16;
             break;
         }
-        default:
-            trap(res, call, 2, (uint32_t)pc, op);
-            return;
+        default: trap(res, call, 2, (uint32_t)pc, op); return;
         }
     }
 }

@@ -52,9 +52,9 @@ enum {
 #define HOST_BOARD_NAME "host"
 
 typedef struct {
-    uint32_t psram_base, psram_size;       /* base 16-aligned, base + size <= 2^32 */
+    uint32_t psram_base, psram_size; /* base 16-aligned, base + size <= 2^32 */
     uint32_t internal_base, internal_size;
-    uint32_t start_ms;                     /* where the fake clock starts */
+    uint32_t start_ms; /* where the fake clock starts */
 } host_port_config_t;
 
 /** The default layout: the ESP32-P4 bases with small arenas. */

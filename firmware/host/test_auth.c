@@ -153,9 +153,8 @@ static void test_unauthenticated_refused(void)
         uint8_t cmd;
         uint32_t len;
     } cases[] = {
-        {JIT_CMD_ALLOC, 12}, {JIT_CMD_FREE, 4}, {JIT_CMD_WRITE_MEM, 8}, {JIT_CMD_READ_MEM, 8},
-        {JIT_CMD_EXEC, 4}, {JIT_CMD_CALL, 8}, {JIT_CMD_HEAP_INFO, 0}, {JIT_CMD_LIST_ALLOCS, 0},
-        {JIT_CMD_ALLOC, 3}, {0x77, 0},
+        {JIT_CMD_ALLOC, 12}, {JIT_CMD_FREE, 4},      {JIT_CMD_WRITE_MEM, 8},   {JIT_CMD_READ_MEM, 8}, {JIT_CMD_EXEC, 4},
+        {JIT_CMD_CALL, 8},   {JIT_CMD_HEAP_INFO, 0}, {JIT_CMD_LIST_ALLOCS, 0}, {JIT_CMD_ALLOC, 3},    {0x77, 0},
     };
     uint8_t junk[16] = {0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

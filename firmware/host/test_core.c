@@ -9,15 +9,13 @@
 
 #include "test_util.h"
 
-extern const test_case_t memory_tests[], exec_tests[], auth_tests[], seal_tests[], guard_tests[],
-    feature_tests[], session_tests[];
+extern const test_case_t memory_tests[], exec_tests[], auth_tests[], seal_tests[], guard_tests[], feature_tests[],
+    session_tests[];
 extern const size_t memory_test_count, exec_test_count, auth_test_count, seal_test_count, guard_test_count,
     feature_test_count, session_test_count;
 
-static const uint8_t PING_REQ[] = {0xa5, 0x5a, 0x01, 0x00, 0x04, 0x00, 0x00, 0x00,
-                                   0xca, 0xfe, 0xba, 0xbe, 0x44, 0x04};
-static const uint8_t PING_OK[] = {0xa5, 0x5a, 0x01, 0x01, 0x04, 0x00, 0x00, 0x00,
-                                  0xca, 0xfe, 0xba, 0xbe, 0x45, 0x04};
+static const uint8_t PING_REQ[] = {0xa5, 0x5a, 0x01, 0x00, 0x04, 0x00, 0x00, 0x00, 0xca, 0xfe, 0xba, 0xbe, 0x44, 0x04};
+static const uint8_t PING_OK[] = {0xa5, 0x5a, 0x01, 0x01, 0x04, 0x00, 0x00, 0x00, 0xca, 0xfe, 0xba, 0xbe, 0x45, 0x04};
 
 /* True when exactly the PING_OK frame was captured (and clears the capture). */
 static bool answered_ping(void)
@@ -55,8 +53,7 @@ static void test_ping_echoes_any_length(void)
 
 static void test_unknown_command_example(void)
 {
-    static const uint8_t want[] = {0xa5, 0x5a, 0x77, 0x02, 0x04, 0x00, 0x00, 0x00,
-                                   0x02, 0x00, 0x00, 0x00, 0x7e, 0x01};
+    static const uint8_t want[] = {0xa5, 0x5a, 0x77, 0x02, 0x04, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x7e, 0x01};
     reply_t r = request(0x77, NULL, 0);
     CHECK_EQ(err_of(r), JIT_ERR_UNKNOWN_CMD);
     size_t len;
@@ -70,8 +67,7 @@ static void test_unknown_command_example(void)
 
 static void test_checksum_error_then_ping(void)
 {
-    static const uint8_t want[] = {0xa5, 0x5a, 0x01, 0x02, 0x04, 0x00, 0x00, 0x00,
-                                   0x01, 0x00, 0x00, 0x00, 0x07, 0x01};
+    static const uint8_t want[] = {0xa5, 0x5a, 0x01, 0x02, 0x04, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x07, 0x01};
     uint8_t bad[sizeof PING_REQ];
     memcpy(bad, PING_REQ, sizeof bad);
     bad[13] ^= 0x01;
@@ -352,10 +348,15 @@ static const test_case_t parser_tests[] = {
 
 int main(void)
 {
-    const test_case_t *const groups[] = {parser_tests, memory_tests, exec_tests, auth_tests, seal_tests, guard_tests,
-                                         feature_tests, session_tests};
-    const size_t counts[] = {sizeof parser_tests / sizeof parser_tests[0], memory_test_count,
-                             exec_test_count, auth_test_count, seal_test_count, guard_test_count,
-                             feature_test_count, session_test_count};
+    const test_case_t *const groups[] = {parser_tests, memory_tests, exec_tests,    auth_tests,
+                                         seal_tests,   guard_tests,  feature_tests, session_tests};
+    const size_t counts[] = {sizeof parser_tests / sizeof parser_tests[0],
+                             memory_test_count,
+                             exec_test_count,
+                             auth_test_count,
+                             seal_test_count,
+                             guard_test_count,
+                             feature_test_count,
+                             session_test_count};
     return t_run_all(groups, counts, sizeof counts / sizeof counts[0]);
 }

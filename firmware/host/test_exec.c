@@ -219,7 +219,7 @@ static void test_call_sees_argument_slots(void)
     }
     const uint32_t counts[] = {1, 3, 31, 32};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
-        for (uint32_t k = 0; k < counts[i]; k += counts[i] > 3 ? 10 : 1) {
+        for (uint32_t k = 0; k<counts[i]; k += counts[i]> 3 ? 10 : 1) {
             code_t c = {.n = 0};
             op(&c, HOST_OP_RET_ARG);
             op(&c, k);

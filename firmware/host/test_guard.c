@@ -236,7 +236,7 @@ static void test_boot_id_in_info(void)
         CHECK(first != 0);
     }
     CHECK_EQ(get32(request(JIT_CMD_INFO, NULL, 0).payload + 112), first); /* stable while it runs */
-    jit_port_random((uint8_t[4]){0}, 4); /* a restart draws a new one */
+    jit_port_random((uint8_t[4]){0}, 4);                                  /* a restart draws a new one */
     jit_core_init(&g_core, &g_core.cfg);
     r = request(JIT_CMD_INFO, NULL, 0);
     if (is_ok(r, JIT_CMD_INFO, JIT_INFO_SIZE)) {

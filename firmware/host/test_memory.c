@@ -25,8 +25,8 @@ static void test_alloc_picks_region_by_caps(void)
         uint32_t caps;
         int region; /* 0 PSRAM, 1 internal */
     } cases[] = {
-        {0, 0}, {SPIRAM, 0}, {SPIRAM | BIT8, 0}, {EXEC | BIT8, 0}, {EXEC | BIT32 | SPIRAM, 0},
-        {DEFAULT, 0}, {INTERNAL, 1}, {INTERNAL | EXEC, 1}, {DMA, 1}, {DMA | BIT8 | DEFAULT, 1},
+        {0, 0},       {SPIRAM, 0},   {SPIRAM | BIT8, 0},   {EXEC | BIT8, 0}, {EXEC | BIT32 | SPIRAM, 0},
+        {DEFAULT, 0}, {INTERNAL, 1}, {INTERNAL | EXEC, 1}, {DMA, 1},         {DMA | BIT8 | DEFAULT, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint32_t a = alloc_ok(100, cases[i].caps, 0);
@@ -57,8 +57,8 @@ static void test_alloc_falls_back_to_internal(void)
 static void test_alloc_fail_seed_form(void)
 {
     /* like the original: flags 01, address 0, error 3 */
-    static const uint8_t want[] = {0xa5, 0x5a, 0x10, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
-                                   0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x1b, 0x01};
+    static const uint8_t want[] = {0xa5, 0x5a, 0x10, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00,
+                                   0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x1b, 0x01};
     CHECK_EQ(alloc_fail(1u << 20, SPIRAM, 16), JIT_ERR_ALLOC_FAIL);
     size_t len;
     const uint8_t *out = host_port_output(&len);
@@ -328,8 +328,7 @@ static void test_info_layout(void)
     CHECK_EQ(get32(p + 4), 512);
     CHECK_EQ(get32(p + 8), 64);
     CHECK_EQ(get32(p + 12), JIT_CAP_CALL | JIT_CAP_LIST_ALLOCS | JIT_CAP_OUTPUT | JIT_CAP_FAULT_RECOVERY |
-                                JIT_CAP_AUTHENTICATED | JIT_CAP_SEALED | JIT_CAP_FEATURES |
-                                JIT_CAP_SESSION);
+                                JIT_CAP_AUTHENTICATED | JIT_CAP_SEALED | JIT_CAP_FEATURES | JIT_CAP_SESSION);
     CHECK_EQ(get32(p + 16), HOST_CPU_HZ);
     CHECK_EQ(get32(p + 20), 1);
     CHECK_EQ(get32(p + 24), 5);
@@ -352,12 +351,14 @@ static void test_bad_length_every_command(void)
         uint8_t cmd;
         uint32_t len;
     } cases[] = {
-        {JIT_CMD_ALLOC, 0}, {JIT_CMD_ALLOC, 11}, {JIT_CMD_ALLOC, 13}, {JIT_CMD_FREE, 3},
-        {JIT_CMD_FREE, 5}, {JIT_CMD_WRITE_MEM, 0}, {JIT_CMD_WRITE_MEM, 3}, {JIT_CMD_READ_MEM, 7},
-        {JIT_CMD_READ_MEM, 9}, {JIT_CMD_EXEC, 3}, {JIT_CMD_EXEC, 5}, {JIT_CMD_CALL, 0},
-        {JIT_CMD_CALL, 7}, {JIT_CMD_CALL, 12}, {JIT_CMD_CALL, 23}, {JIT_CMD_HEAP_INFO, 1},
-        {JIT_CMD_INFO, 4}, {JIT_CMD_LIST_ALLOCS, 1}, {JIT_CMD_AUTH_CHALLENGE, 1},
-        {JIT_CMD_AUTH_RESPONSE, 0}, {JIT_CMD_AUTH_RESPONSE, 31}, {JIT_CMD_AUTH_RESPONSE, 33},
+        {JIT_CMD_ALLOC, 0},          {JIT_CMD_ALLOC, 11},        {JIT_CMD_ALLOC, 13},
+        {JIT_CMD_FREE, 3},           {JIT_CMD_FREE, 5},          {JIT_CMD_WRITE_MEM, 0},
+        {JIT_CMD_WRITE_MEM, 3},      {JIT_CMD_READ_MEM, 7},      {JIT_CMD_READ_MEM, 9},
+        {JIT_CMD_EXEC, 3},           {JIT_CMD_EXEC, 5},          {JIT_CMD_CALL, 0},
+        {JIT_CMD_CALL, 7},           {JIT_CMD_CALL, 12},         {JIT_CMD_CALL, 23},
+        {JIT_CMD_HEAP_INFO, 1},      {JIT_CMD_INFO, 4},          {JIT_CMD_LIST_ALLOCS, 1},
+        {JIT_CMD_AUTH_CHALLENGE, 1}, {JIT_CMD_AUTH_RESPONSE, 0}, {JIT_CMD_AUTH_RESPONSE, 31},
+        {JIT_CMD_AUTH_RESPONSE, 33},
     };
     uint8_t junk[64];
     memset(junk, 0x42, sizeof junk);

@@ -62,8 +62,8 @@ static reply_t unseal(reply_t r, uint8_t seq)
     }
     const uint8_t *frame = r.payload - 8;
     uint32_t body = r.len - JIT_SEAL_CRC_SIZE;
-    if (!CHECK_EQ(get32(r.payload + body), jit_crc32(0, frame, 8 + (size_t)body)) ||
-        !CHECK_EQ(r.payload[1], seq) || !CHECK(r.payload[2] == 0 && r.payload[3] == 0)) {
+    if (!CHECK_EQ(get32(r.payload + body), jit_crc32(0, frame, 8 + (size_t)body)) || !CHECK_EQ(r.payload[1], seq) ||
+        !CHECK(r.payload[2] == 0 && r.payload[3] == 0)) {
         return bad;
     }
     return (reply_t){r.payload[0], r.flags, r.len - JIT_SEAL_OVERHEAD, r.payload + 4};

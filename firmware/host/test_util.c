@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *s_test;     /* the case running */
-static unsigned s_test_fails;  /* failed checks in it */
+static const char *s_test;    /* the case running */
+static unsigned s_test_fails; /* failed checks in it */
 
 static void fail_line(const char *file, int line, const char *what)
 {

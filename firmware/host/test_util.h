@@ -42,7 +42,7 @@ typedef struct {
     uint32_t max_call_ms;
     uint32_t interbyte_timeout_ms;
     uint32_t guard_size; /* 0: no guards */
-    const char *secret; /* NULL: authentication off */
+    const char *secret;  /* NULL: authentication off */
     host_port_config_t port;
 } fx_options_t;
 

@@ -13,7 +13,6 @@
 #define JIT_AUTH_BASE_DELAY_MS 1000u
 #define JIT_AUTH_MAX_DELAY_MS 30000u
 
-
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -31,13 +30,16 @@ static void sha256_block(jit_sha256_ctx_t *c, const uint8_t *p)
 {
     uint32_t w[64], a, b, d, e, f, g, h, cc;
     for (int i = 0; i < 16; i++) {
-        w[i] = ((uint32_t)p[4 * i] << 24) | ((uint32_t)p[4 * i + 1] << 16) | ((uint32_t)p[4 * i + 2] << 8) | p[4 * i + 3];
+        w[i] =
+            ((uint32_t)p[4 * i] << 24) | ((uint32_t)p[4 * i + 1] << 16) | ((uint32_t)p[4 * i + 2] << 8) | p[4 * i + 3];
     }
     for (int i = 16; i < 64; i++) {
         uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
         uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
+    /* SHA-256 state moves, as FIPS 180-4 writes them */
+    /* clang-format off */
     a = c->h[0]; b = c->h[1]; cc = c->h[2]; d = c->h[3];
     e = c->h[4]; f = c->h[5]; g = c->h[6]; h = c->h[7];
     for (int i = 0; i < 64; i++) {
@@ -47,6 +49,7 @@ static void sha256_block(jit_sha256_ctx_t *c, const uint8_t *p)
     }
     c->h[0] += a; c->h[1] += b; c->h[2] += cc; c->h[3] += d;
     c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
+    /* clang-format on */
 }
 
 static void sha256_init(jit_sha256_ctx_t *c)

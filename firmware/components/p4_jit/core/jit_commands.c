@@ -203,7 +203,10 @@ static void cmd_call(jit_core_t *core, const uint8_t *p, uint32_t len)
         return;
     }
     memcpy(slots, p + 8, nargs * JIT_SLOT_SIZE);
-    jit_call_t call = {.kind = JIT_CALL_SLOTS, .entry = rd32(p), .args = slots, .nargs = nargs,
+    jit_call_t call = {.kind = JIT_CALL_SLOTS,
+                       .entry = rd32(p),
+                       .args = slots,
+                       .nargs = nargs,
                        .limit_ms = limit ? limit : core->cfg.default_call_ms};
     jit_run_result_t res;
     if (run_call(core, JIT_CMD_CALL, &call, &res)) {
@@ -399,8 +402,8 @@ void jit_core_dispatch(jit_core_t *core, uint8_t cmd, const uint8_t *p, uint32_t
        Once a session exists, AUTH_END too must come from it: no one else may end it. */
     bool open_cmd = cmd == JIT_CMD_PING || cmd == JIT_CMD_INFO || cmd == JIT_CMD_FEATURES ||
                     cmd == JIT_CMD_AUTH_CHALLENGE || cmd == JIT_CMD_AUTH_RESPONSE ||
-                    (cmd == JIT_CMD_AUTH_END && !core->session) ||
-                    cmd == JIT_CMD_SEALED || cmd == JIT_CMD_SESSION; /* their inner one is checked */
+                    (cmd == JIT_CMD_AUTH_END && !core->session) || cmd == JIT_CMD_SEALED ||
+                    cmd == JIT_CMD_SESSION; /* their inner one is checked */
     bool allowed = core->session ? core->in_session : core->authenticated;
     if (!allowed && !open_cmd) {
         jit_reply_error(cmd, JIT_ERR_NOT_AUTHENTICATED, NULL, 0);

@@ -79,10 +79,13 @@ static void session_begin(uint8_t cmd, uint8_t flags, uint32_t len)
 {
     uint32_t outer = len + JIT_SESSION_OVERHEAD;
     uint32_t c = s_tx.counter;
+    /* the frame header on one line, the session header on the next */
+    /* clang-format off */
     uint8_t h[JIT_HEADER_SIZE + JIT_SESSION_HEADER_SIZE] = {
         JIT_MAGIC0, JIT_MAGIC1, JIT_CMD_SESSION, flags,
         (uint8_t)outer, (uint8_t)(outer >> 8), (uint8_t)(outer >> 16), (uint8_t)(outer >> 24),
         cmd, s_tx.seq, 0, 0, (uint8_t)c, (uint8_t)(c >> 8), (uint8_t)(c >> 16), (uint8_t)(c >> 24)};
+    /* clang-format on */
     s_tx.sum = sum_bytes(0, h, sizeof h);
     jit_hmac_begin(&s_tx.mac, s_tx.key, sizeof s_tx.key);
     jit_hmac_update(&s_tx.mac, h, sizeof h);
@@ -96,17 +99,23 @@ void jit_reply_begin(uint8_t cmd, uint8_t flags, uint32_t len)
         return;
     }
     if (!s_tx.sealed) {
+        /* magic, command, flags, then the length */
+        /* clang-format off */
         uint8_t h[JIT_HEADER_SIZE] = {JIT_MAGIC0, JIT_MAGIC1, cmd, flags,
                                       (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+        /* clang-format on */
         s_tx.sum = sum_bytes(0, h, sizeof h);
         jit_port_write(h, sizeof h);
         return;
     }
     uint32_t outer = len + JIT_SEAL_OVERHEAD;
+    /* the frame header on one line, the seal header on the next */
+    /* clang-format off */
     uint8_t h[JIT_HEADER_SIZE + JIT_SEAL_HEADER_SIZE] = {
         JIT_MAGIC0, JIT_MAGIC1, JIT_CMD_SEALED, flags,
         (uint8_t)outer, (uint8_t)(outer >> 8), (uint8_t)(outer >> 16), (uint8_t)(outer >> 24),
         cmd, s_tx.seq, 0, 0};
+    /* clang-format on */
     s_tx.sum = sum_bytes(0, h, sizeof h);
     s_tx.crc = jit_crc32(0, h, sizeof h);
     jit_port_write(h, sizeof h);

@@ -20,16 +20,16 @@ typedef struct {
 } jit_alloc_entry_t;
 
 typedef struct {
-    uint8_t *rx_buffer;           /**< holds one request payload */
-    uint32_t max_payload;         /**< size of rx_buffer */
-    jit_alloc_entry_t *table;     /**< shadow allocation table storage */
-    uint32_t max_allocs;          /**< entries in table */
-    uint32_t max_alloc_bytes;     /**< total bytes limit, 0 = none */
-    uint32_t default_call_ms;     /**< time limit when a request gives 0 */
-    uint32_t max_call_ms;         /**< largest time limit a request may ask */
-    uint32_t interbyte_timeout_ms;/**< a frame stalled this long is abandoned; 0 = never */
-    uint32_t guard_size;          /**< guard bytes on each side of every allocation; 0 = none */
-    const uint8_t *auth_secret;   /**< NULL: authentication off */
+    uint8_t *rx_buffer;            /**< holds one request payload */
+    uint32_t max_payload;          /**< size of rx_buffer */
+    jit_alloc_entry_t *table;      /**< shadow allocation table storage */
+    uint32_t max_allocs;           /**< entries in table */
+    uint32_t max_alloc_bytes;      /**< total bytes limit, 0 = none */
+    uint32_t default_call_ms;      /**< time limit when a request gives 0 */
+    uint32_t max_call_ms;          /**< largest time limit a request may ask */
+    uint32_t interbyte_timeout_ms; /**< a frame stalled this long is abandoned; 0 = never */
+    uint32_t guard_size;           /**< guard bytes on each side of every allocation; 0 = none */
+    const uint8_t *auth_secret;    /**< NULL: authentication off */
     size_t auth_secret_len;
 } jit_core_config_t;
 
@@ -55,10 +55,10 @@ typedef struct {
     /* parser */
     jit_parse_state_t state;
     uint8_t header[8];
-    uint32_t got;        /* bytes of the current field received */
-    uint32_t length;     /* announced payload length */
-    uint64_t drained;    /* bytes counted away in JIT_PARSE_DRAIN */
-    uint16_t sum;        /* running checksum */
+    uint32_t got;     /* bytes of the current field received */
+    uint32_t length;  /* announced payload length */
+    uint64_t drained; /* bytes counted away in JIT_PARSE_DRAIN */
+    uint16_t sum;     /* running checksum */
     uint8_t rx_sum[2];
     uint32_t last_byte_ms;
     /* allocation table */

@@ -77,7 +77,7 @@ typedef struct {
     uint32_t entry;
     uint64_t *args; /**< argument slots (JIT_CALL_SLOTS) */
     uint32_t nargs;
-    uint64_t ret;   /**< written by the call */
+    uint64_t ret; /**< written by the call */
     uint32_t limit_ms;
     /** true: what the code prints goes to jit_core_output() (OUTPUT frames); false: to the
         board's console, as the seed does (the host did not ask for OUTPUT frames) */

@@ -37,8 +37,8 @@
 #define JIT_CMD_AUTH_CHALLENGE 0x60u
 #define JIT_CMD_AUTH_RESPONSE 0x61u
 #define JIT_CMD_AUTH_END 0x62u /* the host is done: authentication is dropped */
-#define JIT_CMD_SEALED 0x70u /* a request or reply wrapped with a sequence byte and a CRC-32 */
-#define JIT_CMD_SESSION 0x71u /* likewise with a counter and a MAC of the authenticated session */
+#define JIT_CMD_SEALED 0x70u   /* a request or reply wrapped with a sequence byte and a CRC-32 */
+#define JIT_CMD_SESSION 0x71u  /* likewise with a counter and a MAC of the authenticated session */
 
 /* SEALED payload: inner command, sequence byte, two zero bytes, inner payload, CRC-32 of the
    whole frame up to it (header included) */

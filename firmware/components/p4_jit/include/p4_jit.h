@@ -20,14 +20,15 @@ extern "C" {
  * Kconfig default; start from P4_JIT_CONFIG_DEFAULT() to get every default.
  */
 typedef struct {
-    int task_priority;     /*!< FreeRTOS priority of the protocol task (0 .. configMAX_PRIORITIES-1) */
-    int task_core_id;      /*!< core the task is pinned to: 0, 1, or -1 for no affinity */
-    uint32_t stack_size;   /*!< task stack in bytes (JIT code runs on it too); 0: Kconfig default */
+    int task_priority;       /*!< FreeRTOS priority of the protocol task (0 .. configMAX_PRIORITIES-1) */
+    int task_core_id;        /*!< core the task is pinned to: 0, 1, or -1 for no affinity */
+    uint32_t stack_size;     /*!< task stack in bytes (JIT code runs on it too); 0: Kconfig default */
     uint32_t rx_buffer_size; /*!< largest frame payload the device accepts (bytes); 0: Kconfig default */
     uint32_t tx_buffer_size; /*!< unused: replies are streamed from memory without a copy; keep 0 */
 } p4_jit_config_t;
 
 /** @brief Every field from Kconfig (menuconfig → P4-JIT Configuration). */
+/* clang-format off */
 #define P4_JIT_CONFIG_DEFAULT() {                       \
     .task_priority = CONFIG_P4_JIT_TASK_PRIORITY,       \
     .task_core_id = CONFIG_P4_JIT_TASK_CORE_ID,         \
@@ -35,6 +36,7 @@ typedef struct {
     .rx_buffer_size = CONFIG_P4_JIT_PAYLOAD_BUFFER_SIZE, \
     .tx_buffer_size = 0,                                \
 }
+/* clang-format on */
 
 /**
  * @brief Start the JIT engine: install the USB CDC-ACM transport and spawn the protocol task.

@@ -110,7 +110,7 @@ void jit_stdout_end(void)
 
 #else /* picolibc */
 
-static FILE *s_hooked[2];                    /* stdout, and stderr when it is another stream */
+static FILE *s_hooked[2]; /* stdout, and stderr when it is another stream */
 static int (*s_saved_put[2])(char, FILE *);
 
 static int capture_put(char c, FILE *f)

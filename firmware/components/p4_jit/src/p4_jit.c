@@ -75,13 +75,13 @@ static esp_err_t resolve_config(const p4_jit_config_t *in, p4_jit_config_t *out)
     if (out->rx_buffer_size == 0) {
         out->rx_buffer_size = defaults.rx_buffer_size;
     }
-    ESP_RETURN_ON_FALSE(out->task_priority >= 0 && out->task_priority < configMAX_PRIORITIES,
-                        ESP_ERR_INVALID_ARG, TAG, "task_priority %d out of range", out->task_priority);
-    ESP_RETURN_ON_FALSE(out->task_core_id >= -1 && out->task_core_id < portNUM_PROCESSORS,
-                        ESP_ERR_INVALID_ARG, TAG, "task_core_id %d out of range", out->task_core_id);
+    ESP_RETURN_ON_FALSE(out->task_priority >= 0 && out->task_priority < configMAX_PRIORITIES, ESP_ERR_INVALID_ARG, TAG,
+                        "task_priority %d out of range", out->task_priority);
+    ESP_RETURN_ON_FALSE(out->task_core_id >= -1 && out->task_core_id < portNUM_PROCESSORS, ESP_ERR_INVALID_ARG, TAG,
+                        "task_core_id %d out of range", out->task_core_id);
     ESP_RETURN_ON_FALSE(out->stack_size >= 4096, ESP_ERR_INVALID_ARG, TAG, "stack_size below 4096");
-    ESP_RETURN_ON_FALSE(out->rx_buffer_size >= MIN_PAYLOAD_BYTES, ESP_ERR_INVALID_ARG, TAG,
-                        "rx_buffer_size below %u", MIN_PAYLOAD_BYTES);
+    ESP_RETURN_ON_FALSE(out->rx_buffer_size >= MIN_PAYLOAD_BYTES, ESP_ERR_INVALID_ARG, TAG, "rx_buffer_size below %u",
+                        MIN_PAYLOAD_BYTES);
     return ESP_OK;
 }
 
@@ -91,10 +91,10 @@ static esp_err_t prepare_core_config(uint32_t max_payload)
     static const char secret[] = AUTH_SECRET;
     memset(&s_core_cfg, 0, sizeof s_core_cfg);
     /* a megabyte does not fit the internal RAM next to an application: PSRAM first */
-    s_core_cfg.rx_buffer = heap_caps_malloc_prefer(max_payload, 2, MALLOC_CAP_SPIRAM | MALLOC_CAP_8BIT,
-                                                   MALLOC_CAP_DEFAULT);
-    s_core_cfg.table = heap_caps_calloc(CONFIG_P4_JIT_MAX_ALLOCS, sizeof(jit_alloc_entry_t),
-                                        MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT);
+    s_core_cfg.rx_buffer =
+        heap_caps_malloc_prefer(max_payload, 2, MALLOC_CAP_SPIRAM | MALLOC_CAP_8BIT, MALLOC_CAP_DEFAULT);
+    s_core_cfg.table =
+        heap_caps_calloc(CONFIG_P4_JIT_MAX_ALLOCS, sizeof(jit_alloc_entry_t), MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT);
     if (s_core_cfg.rx_buffer == NULL || s_core_cfg.table == NULL) {
         release_buffers();
         ESP_LOGE(TAG, "no memory for a %" PRIu32 "-byte payload buffer", max_payload);
@@ -135,8 +135,7 @@ esp_err_t p4_jit_start(const p4_jit_config_t *config)
     ESP_GOTO_ON_ERROR(prepare_core_config(cfg.rx_buffer_size), err, TAG, "cannot allocate buffers");
 
     ESP_LOGI(TAG, "Initializing USB Transport...");
-    ESP_GOTO_ON_ERROR(usb_transport_init(CONFIG_P4_JIT_STREAM_BUFFER_SIZE), err_buffers, TAG,
-                      "USB transport failed");
+    ESP_GOTO_ON_ERROR(usb_transport_init(CONFIG_P4_JIT_STREAM_BUFFER_SIZE), err_buffers, TAG, "USB transport failed");
     ESP_LOGI(TAG, "USB Initialized");
 
     ESP_LOGI(TAG, "Starting JIT Task (Prio:%d, Core:%d, Stack:%d)", cfg.task_priority, cfg.task_core_id,

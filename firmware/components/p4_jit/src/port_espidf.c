@@ -150,8 +150,10 @@ void jit_port_sync(uint32_t addr, uint32_t len, bool exec)
 static void limit_expired(void *arg)
 {
     (void)arg;
-    ESP_LOGW(TAG, "call at 0x%08" PRIx32 " still running after its %" PRIu32 " ms limit; "
-             "it cannot be stopped on this target", s_call_entry, s_call_limit_ms);
+    ESP_LOGW(TAG,
+             "call at 0x%08" PRIx32 " still running after its %" PRIu32 " ms limit; "
+             "it cannot be stopped on this target",
+             s_call_entry, s_call_limit_ms);
 }
 
 /*
@@ -289,6 +291,6 @@ void jit_protocol_serve(const jit_core_config_t *cfg, const volatile bool *stop)
     uint32_t live = s_core.alloc_count;
     jit_core_release_all(&s_core);
     loop_end();
-    ESP_LOGI(TAG, "Protocol loop stopped (%" PRIu32 " allocations released, %" PRIu32 " frames served)",
-             live, s_core.frames_ok);
+    ESP_LOGI(TAG, "Protocol loop stopped (%" PRIu32 " allocations released, %" PRIu32 " frames served)", live,
+             s_core.frames_ok);
 }

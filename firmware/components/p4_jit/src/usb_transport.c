@@ -36,7 +36,7 @@ static const char *TAG = "p4_jit";
 
 static StreamBufferHandle_t s_rx_stream;
 static SemaphoreHandle_t s_rx_lock;
-static SemaphoreHandle_t s_tx_done; /* given after every finished IN transfer */
+static SemaphoreHandle_t s_tx_done;  /* given after every finished IN transfer */
 static volatile bool s_rx_held_back; /* TinyUSB's FIFO may still hold bytes that did not fit */
 static volatile bool s_closing;
 static volatile bool s_tx_cancelled; /* the engine is stopping: a blocked writer gives up */
@@ -45,8 +45,8 @@ static volatile bool s_tx_cancelled; /* the engine is stopping: a blocked writer
 static volatile uint32_t s_host_changes;
 static uint32_t s_host_changes_seen; /* protocol task only */
 static bool s_dtr;                   /* TinyUSB's task only */
-static uint8_t s_rx_chunk[512];     /* used under s_rx_lock only */
-static uint32_t s_tx_discarded;     /* bytes written while no host had the port open */
+static uint8_t s_rx_chunk[512];      /* used under s_rx_lock only */
+static uint32_t s_tx_discarded;      /* bytes written while no host had the port open */
 
 static void pull_from_usb(void)
 {
