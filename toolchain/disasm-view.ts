@@ -70,7 +70,7 @@ export function disassemblyView(objdump: string, opts: DisassemblyViewOptions): 
     ...user.flatMap((b) => [...b.lines, '']),
     ...(wrapper.length
       ? [`${FOLD_START} generated code: the entry that unpacks the argument slots, calls ${opts.function} and stores the result${wrapper.length > 1 ? '; library code' : ''}`,
-        ...wrapper.flatMap((b) => [...b.lines, '']), FOLD_END]
+          ...wrapper.flatMap((b) => [...b.lines, '']), FOLD_END]
       : []),
     '',
   ].join('\n');

@@ -124,9 +124,9 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues, signal?:
           `limits     ${info.maxAllocs} allocations, ${info.maxAllocBytes || 'no'} byte limit, calls ${info.defaultCallMs} ms (max ${info.maxCallMs} ms)`,
           `last fault ${info.lastFault ? `mcause ${info.lastFault.mcause} at ${hex(info.lastFault.mepc)} (call ${hex(info.lastFault.entry)})` : 'none'}`,
           `link       ${h.client.inSession ? 'SESSION frames (a MAC under this session\'s key, counters)'
-            : h.client.sealed ? 'SEALED frames (CRC-32, sequence numbers)' : "the seed's 16-bit checksum only"}`,
+          : h.client.sealed ? 'SEALED frames (CRC-32, sequence numbers)' : "the seed's 16-bit checksum only"}`,
           `auth       ${!h.client.has(DeviceCap.AuthRequired) ? 'none: the device runs unprotected'
-            : h.client.has(DeviceCap.Authenticated) ? 'required; this host is authenticated' : 'required; not authenticated (give the secret for other commands)'}`,
+          : h.client.has(DeviceCap.Authenticated) ? 'required; this host is authenticated' : 'required; not authenticated (give the secret for other commands)'}`,
         ].join('\n'));
       };
     case 'heap':
@@ -334,4 +334,3 @@ function reportError(e: unknown): number {
 }
 
 export { UsageError };
-

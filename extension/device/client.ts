@@ -463,7 +463,7 @@ export class DeviceClient extends EventEmitter {
       : e.code === Err.TIMEOUT && callLimitMs ? `time limit ${callLimitMs} ms${this.has(DeviceCap.ICount) ? ` of emulated time, ${(callLimitMs * 1e6).toLocaleString('en-US')} instructions` : ''}`
       : e.code === Err.BAD_ARGUMENT && e.cmd === Cmd.Call && info && callLimitMs !== undefined && callLimitMs > info.maxCallMs
         ? `the time limit of ${callLimitMs} ms is above the device's maximum of ${info.maxCallMs} ms`
-      : '';
+        : '';
     if (hint) e.message = `${e.message} (${hint})`;
     return e;
   }

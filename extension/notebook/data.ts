@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 
-
 import { npyElementKind, readArrayFile } from '../../toolchain/array-input.js';
 import { KINDS, type ElementKind } from '../../toolchain/ctypes.js';
 import { GENERATOR_NAMES, makeGenerator } from '../../toolchain/generators.js';

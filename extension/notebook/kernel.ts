@@ -23,7 +23,6 @@ import { DataFiles, generators } from './data.js';
 import { ASSEMBLY_LANGUAGES, SCRIPT_LANGUAGES } from './languages.js';
 import { imageGrid, linePlot, scatterPlot } from './plots.js';
 
-
 /** A function a C cell loaded, as its output lists it. */
 export interface LoadedEntry {
   name: string;

@@ -201,7 +201,7 @@ export class LoadTaskProvider implements vscode.TaskProvider, vscode.Disposable 
     const what = basename(run.file);
     const summary = superseded ? `A newer save of ${what} took over this reload.`
       : outcome.ok ? `Reloaded ${loaded.map((f) => f.name).join(', ')}.`
-        : `Not reloaded: ${failed.map((f) => f.name).join(', ')}. Until ${what} builds again they are not called: a call rebuilds them first.`;
+      : `Not reloaded: ${failed.map((f) => f.name).join(', ')}. Until ${what} builds again they are not called: a call rebuilds them first.`;
     if (run.started) run.write(`${summary}\n`);
     if (this.latest.get(run.file) === run) this.latest.delete(run.file);
     if (run.started) this.log(`Reload of ${what}: ${summary}`);

@@ -96,14 +96,14 @@ describe('limits', () => {
 
   test('a call running past the default limit: TIMEOUT with the limit and where it stopped; the device goes on',
     emulatorOnly(BOARD_CANNOT_STOP_CODE), async () => {
-    const spin = await session.load(FAULTS_C, 'spin_forever');
-    const slots = Buffer.alloc(8);
-    await assert.rejects(client.call(spin.entry, slots), refusedWith(Err.TIMEOUT, /exceeded its time limit.*stopped at pc 0x[0-9a-f]+.*time limit 300 ms/));
-    const r = await session.run(FAULTS_C, 'spin_forever', ['0']);
-    assert.equal(r.fault?.kind, 'timeout');
-    assert.match(r.fault!.message, /spin_forever exceeded its time limit and was stopped at pc 0x[0-9a-f]+/);
-    assert.equal((await session.run(FAULTS_C, 'still_alive', ['1'])).returnValue, 2);
-  });
+      const spin = await session.load(FAULTS_C, 'spin_forever');
+      const slots = Buffer.alloc(8);
+      await assert.rejects(client.call(spin.entry, slots), refusedWith(Err.TIMEOUT, /exceeded its time limit.*stopped at pc 0x[0-9a-f]+.*time limit 300 ms/));
+      const r = await session.run(FAULTS_C, 'spin_forever', ['0']);
+      assert.equal(r.fault?.kind, 'timeout');
+      assert.match(r.fault!.message, /spin_forever exceeded its time limit and was stopped at pc 0x[0-9a-f]+/);
+      assert.equal((await session.run(FAULTS_C, 'still_alive', ['1'])).returnValue, 2);
+    });
 
   test('a time limit above the maximum: BAD_ARGUMENT, saying both; the maximum itself is accepted', async () => {
     const max = client.info!.maxCallMs;

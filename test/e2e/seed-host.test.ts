@@ -208,24 +208,24 @@ test('seed host: a function that prints, run with EXEC: only its reply; the text
 
 test('seed host: a function that faults or runs too long: error 8 or 9 as one code; the detail on request',
   emulatorOnly(`${FAULT_RESETS_A_BOARD}, and ${BOARD_CANNOT_STOP_CODE}`), async () => {
-  const f = await host.load('#include <stdint.h>\nint __p4jit_entry(void) { return *(volatile int *)(uintptr_t)0xF0000000u; }\n', build, 'faulter');
-  const exec = await host.transact(CMD.EXEC, le32(f.entry));
-  assert.deepEqual([exec.flags, rd32(exec.payload, 0)], [0x02, 8]);
-  const detail = await host.transact(LAST_FAULT, []);
-  assert.equal(detail.flags, 0x01);
-  const [code, entry, mcause, mepc, mtval] = [0, 4, 8, 12, 16].map((o) => rd32(detail.payload, o));
-  assert.deepEqual([code, entry, mcause, mtval], [8, f.entry, 5, 0xf0000000]);
-  assert.ok(mepc >= f.address && mepc < f.address + 256, `mepc 0x${mepc.toString(16)} in the function`);
+    const f = await host.load('#include <stdint.h>\nint __p4jit_entry(void) { return *(volatile int *)(uintptr_t)0xF0000000u; }\n', build, 'faulter');
+    const exec = await host.transact(CMD.EXEC, le32(f.entry));
+    assert.deepEqual([exec.flags, rd32(exec.payload, 0)], [0x02, 8]);
+    const detail = await host.transact(LAST_FAULT, []);
+    assert.equal(detail.flags, 0x01);
+    const [code, entry, mcause, mepc, mtval] = [0, 4, 8, 12, 16].map((o) => rd32(detail.payload, o));
+    assert.deepEqual([code, entry, mcause, mtval], [8, f.entry, 5, 0xf0000000]);
+    assert.ok(mepc >= f.address && mepc < f.address + 256, `mepc 0x${mepc.toString(16)} in the function`);
 
-  const s = await host.load('int __p4jit_entry(void) { for (;;) { __asm__ volatile(""); } }\n', build, 'spinner');
-  const spin = await host.transact(CMD.EXEC, le32(s.entry)); // the default time limit, 2 s
-  assert.deepEqual([spin.flags, rd32(spin.payload, 0)], [0x02, 9]);
-  const late = await host.transact(LAST_FAULT, []);
-  assert.deepEqual([rd32(late.payload, 0), rd32(late.payload, 4)], [9, s.entry]);
-  for (const a of [f.address, s.address]) assert.equal(rd32((await host.transact(CMD.FREE, le32(a))).payload, 0), 0);
-  const ping = await host.transact(CMD.PING, [1, 2, 3]);
-  assert.deepEqual([...ping.payload], [1, 2, 3]);
-});
+    const s = await host.load('int __p4jit_entry(void) { for (;;) { __asm__ volatile(""); } }\n', build, 'spinner');
+    const spin = await host.transact(CMD.EXEC, le32(s.entry)); // the default time limit, 2 s
+    assert.deepEqual([spin.flags, rd32(spin.payload, 0)], [0x02, 9]);
+    const late = await host.transact(LAST_FAULT, []);
+    assert.deepEqual([rd32(late.payload, 0), rd32(late.payload, 4)], [9, s.entry]);
+    for (const a of [f.address, s.address]) assert.equal(rd32((await host.transact(CMD.FREE, le32(a))).payload, 0), 0);
+    const ping = await host.transact(CMD.PING, [1, 2, 3]);
+    assert.deepEqual([...ping.payload], [1, 2, 3]);
+  });
 
 test('after a P4-JIT host got OUTPUT frames and closed, a seed host sees seed frames again', needsFirmwareElf(), async () => {
   await host.close(); // one host at a time on the port

@@ -109,9 +109,7 @@ test('damaged frame streams: no throw, only genuine frames, bounded, and every f
       const at = d.at % bytes.length;
       hit.add(owner[at]);
       if (d.kind === 'flip') bytes[at] ^= 1 << d.bit;
-      else if (d.kind === 'drop') { bytes.splice(at, 1); owner.splice(at, 1); }
-      else if (d.kind === 'dup') { bytes.splice(at, 0, bytes[at]); owner.splice(at, 0, owner[at]); }
-      else { bytes.splice(at, 0, d.byte); owner.splice(at, 0, owner[at]); }
+      else if (d.kind === 'drop') { bytes.splice(at, 1); owner.splice(at, 1); } else if (d.kind === 'dup') { bytes.splice(at, 0, bytes[at]); owner.splice(at, 0, owner[at]); } else { bytes.splice(at, 0, d.byte); owner.splice(at, 0, owner[at]); }
       if (bytes.length === 0) return;
     }
     const stream = Buffer.concat([Uint8Array.from(bytes), FLUSH]);

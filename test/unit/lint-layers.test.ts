@@ -1,7 +1,7 @@
 /**
  * The layering is enforced by lint, not goodwill: an import going up the layers, or `vscode`
  * imported by a pure layer, is an error with both layers named; imports going down are not; and
- * the repository as it is passes.
+ * the repository as it is passes. The format is lint too: code out of it fails, and --fix mends it.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -52,4 +52,13 @@ test('browser globals are refused outside the webviews, allowed in them', async 
   assert.match((await globals('extension/notebook/new.ts'))[0] ?? '', /document is a browser global: DOM code belongs in webview\//);
   assert.match((await globals('toolchain/new.ts'))[0] ?? '', /browser global/);
   assert.deepEqual(await globals('webview/plot/new.ts'), []);
+});
+
+test('code out of format fails the lint, and --fix puts it in format', async () => {
+  const messy = "export function f(a: number) {\n    if (a > 1) { return \"big\" }\n\n\n  return 'small'\n}\n";
+  const [result] = await eslint.lintText(messy, { filePath: `${repoRoot}/extension/session/new.ts` });
+  const rules = new Set(result.messages.map((m) => m.ruleId));
+  for (const rule of ['@stylistic/indent', '@stylistic/quotes', '@stylistic/semi', '@stylistic/no-multiple-empty-lines']) assert.ok(rules.has(rule), `${rule} in ${[...rules]}`);
+  const [fixed] = await new ESLint({ cwd: repoRoot, fix: true }).lintText(messy, { filePath: `${repoRoot}/extension/session/new.ts` });
+  assert.equal(fixed.output, "export function f(a: number) {\n  if (a > 1) { return 'big'; }\n\n  return 'small';\n}\n");
 });
