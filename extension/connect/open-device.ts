@@ -2,7 +2,7 @@
 import { DeviceClient } from '../device/client.js';
 import { DeviceUnresponsiveError, resetReasonName } from '../device/errors.js';
 import { ptyStamp, recall, remember } from './device-memory.js';
-import { findBoard } from '../device/ports.js';
+import { chooseDevice } from './choose-device.js';
 import { Emulator } from '../emulator/launcher.js';
 import { DeviceCap } from '../protocol/constants.js';
 import { authenticateIfRequired, promptSecret } from './secret.js';
@@ -41,8 +41,8 @@ function warnIfRestarted(client: DeviceClient, port: string): void {
 }
 
 export async function openDevice(flags: DeviceFlags): Promise<DeviceHandle> {
-  let port = flags.port;
-  if (!port && !flags.emulator) port = (await findBoard())?.path;
+  const target = (await chooseDevice({ port: flags.port, emulator: flags.emulator }))!; // (nothing is asked here)
+  let port = target.kind === 'port' ? target.port : undefined;
   let emulator: Emulator | undefined;
   if (!port) {
     emulator = await Emulator.start({ icount: flags.icount, secret: flags.secret, gdbPort: flags.gdbPort });

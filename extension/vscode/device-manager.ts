@@ -11,8 +11,8 @@
 import * as vscode from 'vscode';
 
 import { DeviceClient } from '../device/client.js';
-import { findBoard } from '../device/ports.js';
 import { Emulator } from '../emulator/launcher.js';
+import { chooseDevice } from '../connect/choose-device.js';
 import { authenticateIfRequired } from '../connect/secret.js';
 import type { DeviceInfo } from '../protocol/payloads.js';
 import { JitSession } from '../session/jit-session.js';
@@ -151,19 +151,21 @@ export class DeviceManager implements vscode.Disposable {
   // ---- connecting ----
 
   private async connectConfigured(): Promise<JitSession> {
-    const { port } = readConfig();
-    if (port === 'emulator') return this.connectEmulator();
-    if (port !== 'auto') return this.open(port, false, () => DeviceClient.open(port));
-    const board = await findBoard();
-    if (board) return this.open(board.path, false, () => DeviceClient.open(board.path));
-    if (this.hasEmulator) return this.connectEmulator();
-    // Asked before anything else of the run, in a pick that waits for the answer (never a toast).
-    this.chosenPort ??= await askWhereToRun();
-    const chosen = this.chosenPort;
-    if (!chosen) throw new vscode.CancellationError();
-    if (chosen === ALWAYS_EMULATOR) await storePort('emulator');
-    if (chosen === 'emulator' || chosen === ALWAYS_EMULATOR) return this.connectEmulator();
-    return this.open(chosen, false, () => DeviceClient.open(chosen));
+    const target = await chooseDevice({
+      port: readConfig().port,
+      emulatorRunning: this.hasEmulator,
+      // asked before anything else of the run, in a pick that waits for the answer (never a toast)
+      ask: async () => {
+        this.chosenPort ??= await askWhereToRun();
+        const chosen = this.chosenPort;
+        if (!chosen) return undefined;
+        if (chosen === ALWAYS_EMULATOR) await storePort('emulator');
+        return chosen === 'emulator' || chosen === ALWAYS_EMULATOR ? { kind: 'emulator' } : { kind: 'port', port: chosen };
+      },
+    });
+    if (!target) throw new vscode.CancellationError();
+    if (target.kind === 'emulator') return this.connectEmulator();
+    return this.open(target.port, false, () => DeviceClient.open(target.port));
   }
 
   private async connectEmulator(): Promise<JitSession> {
