@@ -216,7 +216,7 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
         ? { type: 'openSource', file: value.file, line: value.line }
         : undefined;
     case 'exportArray':
-      return isUint32(value.call) && isFunctionName(value.name) ? { type: 'exportArray', call: value.call, name: value.name } : undefined;
+      return isUint32(value.call) && isFunctionName(value.name) ? { type: 'exportArray', call: value.call >>> 0 /* -0 becomes 0 */, name: value.name } : undefined;
     default:
       return undefined;
   }

@@ -68,6 +68,16 @@ test('any value either fails to parse or parses to a valid message', () => {
   }), { numRuns: 2000 });
 });
 
+test('-0 as an id or address parses as 0, so the message is the same after postMessage\'s JSON', () => {
+  // found by the property above: JSON turns -0 into 0
+  for (const message of [{ type: 'exportArray', call: -0, name: '_' }, { type: 'freeAllocation', addr: -0 }]) {
+    const parsed = parseWebviewMessage(message);
+    assert.ok(parsed);
+    assert.deepEqual(parseWebviewMessage(JSON.parse(JSON.stringify(parsed))), parsed);
+    assert.ok(!Object.is((parsed as { call?: number; addr?: number }).call ?? (parsed as { addr: number }).addr, -0));
+  }
+});
+
 test('targetsKnownItem accepts only what the panel was shown', () => {
   const state = connectedState();
   assert.ok(targetsKnownItem({ type: 'freeAllocation', addr: 0x4800_1000 }, state));
