@@ -55,4 +55,14 @@ export default tseslint.config(
         .map((name) => ({ name, message: `${name} is a browser global: DOM code belongs in webview/` }))],
     },
   },
+  {
+    // one error root: a caller tells P4-JIT's errors from their own code's with one instanceof
+    files: ['extension/**/*.ts', 'toolchain/**/*.ts', 'webview/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: "NewExpression[callee.name='Error'], CallExpression[callee.name='Error'], ClassDeclaration[superClass.name='Error']",
+        message: 'throw a P4JitError (extension/util/errors.ts) or one of its kinds, not a bare Error',
+      }],
+    },
+  },
 );

@@ -22,6 +22,8 @@ export {
 } from './device/errors.js';
 export { CompileError } from '../toolchain/build.js';
 export { ArgumentError } from '../toolchain/args.js';
+export { InputError } from '../toolchain/errors.js';
+export { SignatureError } from '../toolchain/signature.js';
 export type { ArgumentInput, DeviceAddress, TypedArray } from '../toolchain/value-args.js';
 export type { CallResult, FaultInfo, OverrunInfo } from './session/types.js';
 export type { DeviceInfo, HeapInfo } from './protocol/payloads.js';

@@ -10,10 +10,12 @@ import { KINDS, type CType, type ElementKind, type ScalarKind } from './ctypes.j
 import type { Param } from './signature.js';
 
 import { parseIntegerText, parseScalar, type JsValue } from './number-text.js';
+import { InputError } from './errors.js';
+import { P4JitError } from '../extension/util/errors.js';
 
 export { decimalToFloat32, formatFloat, parseFloatText, parseIntegerText, parseScalar, type JsValue } from './number-text.js';
 
-export class ArgumentError extends Error {
+export class ArgumentError extends P4JitError {
   /** The message without the parameter prefix (for an input box that already names the parameter). */
   readonly reason: string;
   constructor(readonly param: string, message: string) {
@@ -79,7 +81,7 @@ export function decodeScalar(kind: ScalarKind, slot: Buffer): JsValue {
 /** The function's result from the CALL reply's `ret` slot; undefined for void. */
 export function decodeReturn(type: CType, ret: Buffer): JsValue | undefined {
   if (type.kind === 'void') return undefined;
-  if (type.kind === 'invalid') throw new Error(`cannot decode a return of type '${type.text}'`);
+  if (type.kind === 'invalid') throw new InputError(`cannot decode a return of type '${type.text}'`);
   return decodeScalar(type.kind, ret);
 }
 
@@ -126,7 +128,7 @@ function writeElement(kind: ElementKind, buf: Buffer, at: number, v: JsValue): v
 /** Elements of `kind` in `bytes` (e.g. a buffer read back after the call). */
 export function decodeArray(kind: ElementKind, bytes: Buffer): JsValue[] {
   const size = KINDS[kind].size;
-  if (bytes.length % size !== 0) throw new Error(`${bytes.length} bytes is not a whole number of ${KINDS[kind].name} elements`);
+  if (bytes.length % size !== 0) throw new InputError(`${bytes.length} bytes is not a whole number of ${KINDS[kind].name} elements`);
   const count = bytes.length / size;
   const out: JsValue[] = new Array(count);
   const View = VIEWS[kind];
@@ -157,7 +159,7 @@ export function buildSlots(args: Argument[], addresses: ReadonlyArray<number | u
   return Buffer.concat(args.map((a, i) => {
     if (a.kind === 'scalar') return a.slot;
     const addr = addresses[i];
-    if (addr === undefined) throw new Error(`no device address for array argument '${a.param.name}'`);
+    if (addr === undefined) throw new InputError(`no device address for array argument '${a.param.name}'`);
     return encodeScalar('ptr', addr);
   }));
 }
@@ -176,7 +178,7 @@ export function parseArgument(text: string, param: Param, opts: ArgumentOptions 
   try {
     const s = text.trim();
     if (t.kind === 'ptr') return parsePointer(s, param, opts);
-    if (t.kind === 'void' || t.kind === 'invalid') throw new Error(`parameter type '${t.text}' cannot take a value`);
+    if (t.kind === 'void' || t.kind === 'invalid') throw new InputError(`parameter type '${t.text}' cannot take a value`);
     const value = parseScalar(s, t.kind, t.text);
     return { kind: 'scalar', param, type: t.kind, value, slot: encodeScalar(t.kind, value) };
   } catch (e) {
@@ -281,19 +283,19 @@ function pointerInput(s: string, param: Param): PointerInput {
   if (/^(null|NULL|0)$/.test(s) || (s.startsWith('@') && !isFileReference(s))) return { kind: 'address' };
   if (pointee.kind === 'void' || pointee.kind === 'opaque') {
     const what = pointee.kind === 'void' ? 'void' : `'${pointee.text}'`;
-    throw new Error(`a pointer to ${what} has no element type to build a list from: pass a device address ` +
+    throw new InputError(`a pointer to ${what} has no element type to build a list from: pass a device address ` +
       `(@0x48001000) or null${pointee.kind === 'void' ? ', or declare the parameter with an element type (e.g. uint8_t *)' : ''}`);
   }
   const element = pointee.kind;
   const input = { element, elementText: pointee.text };
   if (s.startsWith('"')) {
-    if (element !== 'u8' && element !== 'i8') throw new Error(`a string can only be passed to a char/int8_t/uint8_t pointer, not '${t.text}'`);
+    if (element !== 'u8' && element !== 'i8') throw new InputError(`a string can only be passed to a char/int8_t/uint8_t pointer, not '${t.text}'`);
     return { kind: 'string', ...input };
   }
   if (s.startsWith('[')) return { kind: 'list', ...input };
   if (s.startsWith('@')) return { kind: 'file', ...input };
   if (isGenerator(s)) return { kind: 'generator', ...input };
-  throw new Error(`expected a list like [1, 2, 3] for '${t.text}'${element === 'u8' || element === 'i8' ? ' or a string like "text"' : ''}` +
+  throw new InputError(`expected a list like [1, 2, 3] for '${t.text}'${element === 'u8' || element === 'i8' ? ' or a string like "text"' : ''}` +
     `, a data file (@x.npy, @x.csv, @x.json, @x.bin), a generator (range(64), sine(4096, 440, 48000), noise(256, seed=1)), a device address (@0x48001000) or null; got '${s}'`);
 }
 
@@ -301,7 +303,7 @@ function parsePointer(s: string, param: Param, opts: ArgumentOptions): Argument 
   const input = pointerInput(s, param);
   if (input.kind === 'address') {
     const { value } = s.startsWith('@') ? parseIntegerText(s.slice(1).trim()) : { value: 0n };
-    if (value < 0n || value > 0xffffffffn) throw new Error(`address ${s.slice(1)} is not a 32-bit device address`);
+    if (value < 0n || value > 0xffffffffn) throw new InputError(`address ${s.slice(1)} is not a 32-bit device address`);
     return { kind: 'scalar', param, type: 'ptr', value: Number(value), slot: encodeScalar('ptr', Number(value)) };
   }
   const { element, elementText } = input;
@@ -345,7 +347,7 @@ function generatedValues(numbers: number[], element: ElementKind, elementText: s
   return numbers.map((v, i) => {
     const n = BigInt(Math.round(v));
     if (n < info.min! || n > info.max!) {
-      throw new Error(`element ${i} (${v}) is out of range for ${elementText} (${info.min}..${info.max}): give an amplitude that fits`);
+      throw new InputError(`element ${i} (${v}) is out of range for ${elementText} (${info.min}..${info.max}): give an amplitude that fits`);
     }
     return element === 'i64' || element === 'u64' ? n : Number(n);
   });
@@ -355,35 +357,35 @@ export const elementAlignment = (element: ElementKind) => Math.max(4, KINDS[elem
 
 export function checkDeclaredLength(param: Param, elements: number): void {
   const n = param.type.arrayLength;
-  if (n !== undefined && elements < n) throw new Error(`the parameter is declared with ${n} elements; got ${elements}`);
+  if (n !== undefined && elements < n) throw new InputError(`the parameter is declared with ${n} elements; got ${elements}`);
 }
 
 /** A string literal's UTF-8 bytes with the terminating NUL. */
 function parseStringLiteral(s: string): Buffer {
   let str: unknown;
-  try { str = JSON.parse(s); } catch { throw new Error(`${s} is not a valid string literal (JSON string syntax, e.g. "hello\\n")`); }
+  try { str = JSON.parse(s); } catch { throw new InputError(`${s} is not a valid string literal (JSON string syntax, e.g. "hello\\n")`); }
   return Buffer.concat([Buffer.from(str as string, 'utf8'), Buffer.alloc(1)]);
 }
 
 /** `[1, 2, 3]`, optionally repeated: `[0]*16`. Elements are parsed as scalars of `element`; the repeat is not expanded. */
 function parseList(s: string, element: ElementKind, elementText: string): { values: JsValue[]; times: number } {
   const m = /^\[([\s\S]*)\]\s*(?:\*\s*(\S+))?$/.exec(s);
-  if (!m) throw new Error(`'${s}' is not a list: write [1, 2, 3] (or [0]*16 for 16 zeros)`);
+  if (!m) throw new InputError(`'${s}' is not a list: write [1, 2, 3] (or [0]*16 for 16 zeros)`);
   const inner = m[1].trim();
-  if (inner === '') throw new Error('empty list: the function would get a pointer to nothing; give at least one element');
-  if (inner.includes('[')) throw new Error('nested lists are not supported: flatten a 2-D array into one list');
+  if (inner === '') throw new InputError('empty list: the function would get a pointer to nothing; give at least one element');
+  if (inner.includes('[')) throw new InputError('nested lists are not supported: flatten a 2-D array into one list');
   const items = inner.split(',').map((x) => x.trim());
   const values = items.map((item, i) => {
-    if (item === '') throw new Error(`element ${i} is empty (a stray comma?)`);
+    if (item === '') throw new InputError(`element ${i} is empty (a stray comma?)`);
     try {
       return parseScalar(item, element, elementText);
     } catch (e) {
-      throw new Error(`element ${i}: ${(e as Error).message}`);
+      throw new InputError(`element ${i}: ${(e as Error).message}`);
     }
   });
   if (m[2] === undefined) return { values, times: 1 };
   const { value: times } = parseIntegerText(m[2]);
-  if (times < 1n || times > 1n << 24n) throw new Error(`repeat count ${m[2]} must be between 1 and ${1 << 24}`);
+  if (times < 1n || times > 1n << 24n) throw new InputError(`repeat count ${m[2]} must be between 1 and ${1 << 24}`);
   return { values, times: Number(times) };
 }
 

@@ -8,6 +8,7 @@ import { basename, extname } from 'node:path';
 import { KINDS, type ElementKind } from './ctypes.js';
 import { parseScalar, type JsValue } from './number-text.js';
 import { wavElements } from './wav.js';
+import { InputError } from './errors.js';
 
 /** What a file holds: parsed values (text formats) or the elements' bytes, little-endian (binary formats). */
 export type ArrayFileContent = { values: JsValue[] } | { data: Buffer };
@@ -29,7 +30,7 @@ export function dataFormat(path: string): DataFormat {
   const ext = extname(path).toLowerCase();
   const format = FORMATS[ext];
   if (!format) {
-    throw new Error(`${basename(path)}: unknown data file type${ext ? ` '${ext}'` : ''}: use .json, .npy, .csv, .wav, or .bin/.raw (raw little-endian elements)`);
+    throw new InputError(`${basename(path)}: unknown data file type${ext ? ` '${ext}'` : ''}: use .json, .npy, .csv, .wav, or .bin/.raw (raw little-endian elements)`);
   }
   return format;
 }
@@ -78,10 +79,10 @@ export function arrayFileCount(path: string, element: ElementKind, typeText: str
 export function npyElementKind(path: string): ElementKind {
   const name = basename(path);
   const head = readHead(path, NPY_HEAD_MAX);
-  if (head.length < 10 || !head.subarray(0, 6).equals(NPY_MAGIC)) throw new Error(`${name} is not an .npy file (it does not start with \\x93NUMPY)`);
+  if (head.length < 10 || !head.subarray(0, 6).equals(NPY_MAGIC)) throw new InputError(`${name} is not an .npy file (it does not start with \\x93NUMPY)`);
   const descr = /['"]descr['"]\s*:\s*['"][<>|=]?([a-zA-Z]\d+)['"]/.exec(head.toString('latin1'))?.[1] ?? '';
   const kind = (Object.keys(NPY_CODES) as ElementKind[]).find((k) => NPY_CODES[k] === descr);
-  if (!kind) throw new Error(`${name} holds ${NPY_NAMES[descr] ?? `'${descr}'`} values, which no C element type here matches (use int8 to int64, uint8 to uint64, bool, float32 or float64)`);
+  if (!kind) throw new InputError(`${name} holds ${NPY_NAMES[descr] ?? `'${descr}'`} values, which no C element type here matches (use int8 to int64, uint8 to uint64, bool, float32 or float64)`);
   return kind;
 }
 
@@ -91,17 +92,17 @@ function readData(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new Error(fileProblem(path, e));
+    throw new InputError(fileProblem(path, e));
   }
 }
 
 function fileSize(path: string): number {
   try {
     const st = statSync(path);
-    if (!st.isFile()) throw Object.assign(new Error(''), { code: 'EISDIR' });
+    if (!st.isFile()) throw Object.assign(new InputError(''), { code: 'EISDIR' });
     return st.size;
   } catch (e) {
-    throw new Error(fileProblem(path, e));
+    throw new InputError(fileProblem(path, e));
   }
 }
 
@@ -112,7 +113,7 @@ function readHead(path: string, max: number): Buffer {
     const buf = Buffer.alloc(max);
     return buf.subarray(0, readSync(fd, buf, 0, max, 0));
   } catch (e) {
-    throw new Error(fileProblem(path, e));
+    throw new InputError(fileProblem(path, e));
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -128,9 +129,9 @@ function fileProblem(path: string, e: unknown): string {
 
 function rawCount(size: number, name: string, element: ElementKind): number {
   const k = KINDS[element];
-  if (size === 0) throw new Error(`${name} is empty: the function would get a pointer to nothing`);
+  if (size === 0) throw new InputError(`${name} is empty: the function would get a pointer to nothing`);
   if (size % k.size !== 0) {
-    throw new Error(`${name} has ${size} bytes, not a whole number of ${k.size}-byte ${k.name} elements (truncated, or another element type?)`);
+    throw new InputError(`${name} has ${size} bytes, not a whole number of ${k.size}-byte ${k.name} elements (truncated, or another element type?)`);
   }
   return size / k.size;
 }
@@ -138,7 +139,7 @@ function rawCount(size: number, name: string, element: ElementKind): number {
 function checkBools(data: Buffer, element: ElementKind, name: string): Buffer {
   if (element === 'bool') {
     const bad = data.findIndex((b) => b > 1);
-    if (bad >= 0) throw new Error(`${name}: element ${bad} is ${data[bad]}, not a bool (0 or 1)`);
+    if (bad >= 0) throw new InputError(`${name}: element ${bad} is ${data[bad]}, not a bool (0 or 1)`);
   }
   return data;
 }
@@ -165,43 +166,43 @@ interface NpyHeader {
 
 /** Parses and checks an .npy header; `size` is the whole file's size (the data must fill it exactly). */
 function npyHeader(head: Buffer, name: string, element: ElementKind, typeText: string, size: number): NpyHeader {
-  if (head.length < 10 || !head.subarray(0, 6).equals(NPY_MAGIC)) throw new Error(`${name} is not an .npy file (it does not start with \\x93NUMPY)`);
+  if (head.length < 10 || !head.subarray(0, 6).equals(NPY_MAGIC)) throw new InputError(`${name} is not an .npy file (it does not start with \\x93NUMPY)`);
   const major = head[6];
-  if (major < 1 || major > 3) throw new Error(`${name}: .npy format version ${major}.${head[7]} is not supported (1.0 to 3.0 are)`);
+  if (major < 1 || major > 3) throw new InputError(`${name}: .npy format version ${major}.${head[7]} is not supported (1.0 to 3.0 are)`);
   const lenBytes = major === 1 ? 2 : 4;
   const start = 8 + lenBytes;
   const headerLen = major === 1 ? head.readUInt16LE(8) : head.readUInt32LE(8);
-  if (head.length < start + headerLen) throw new Error(`${name} is truncated inside its .npy header`);
+  if (head.length < start + headerLen) throw new InputError(`${name} is truncated inside its .npy header`);
   const dict = head.subarray(start, start + headerLen).toString(major === 3 ? 'utf8' : 'latin1');
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(dict)?.[1];
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(dict)?.[1];
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(dict)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined || !/^\s*\{[\s\S]*\}\s*$/.test(dict)) {
-    throw new Error(`${name}: malformed .npy header (expected 'descr', 'fortran_order' and 'shape'): ${dict.trim().slice(0, 120)}`);
+    throw new InputError(`${name}: malformed .npy header (expected 'descr', 'fortran_order' and 'shape'): ${dict.trim().slice(0, 120)}`);
   }
   const dims = shapeText.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!dims.every((d) => /^\d+L?$/.test(d))) throw new Error(`${name}: malformed .npy shape (${shapeText})`);
+  if (!dims.every((d) => /^\d+L?$/.test(d))) throw new InputError(`${name}: malformed .npy shape (${shapeText})`);
   const shape = dims.map((d) => Number(d.replace(/L$/, '')));
   const dtype = /^([<>|=]?)([a-zA-Z]\d+)$/.exec(descr);
   const want = NPY_CODES[element];
   if (!dtype || dtype[2] !== want) {
     const held = dtype ? (NPY_NAMES[dtype[2]] ?? `'${descr}'`) : `'${descr}'`;
-    throw new Error(`${name} holds ${held} values (dtype '${descr}'), but '${typeText} *' takes ${NPY_NAMES[want]}: ` +
+    throw new InputError(`${name} holds ${held} values (dtype '${descr}'), but '${typeText} *' takes ${NPY_NAMES[want]}: ` +
       `save it as ${NPY_NAMES[want]} (e.g. np.save(path, x.astype(np.${NPY_NAMES[want] === 'bool' ? 'bool_' : NPY_NAMES[want]})))`);
   }
   if (fortran === 'True' && shape.filter((d) => d > 1).length > 1) {
-    throw new Error(`${name} is stored in Fortran (column-major) order: save np.ascontiguousarray(x) instead`);
+    throw new InputError(`${name} is stored in Fortran (column-major) order: save np.ascontiguousarray(x) instead`);
   }
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count === 0) throw new Error(`${name} holds no elements (shape (${shapeText})): the function would get a pointer to nothing`);
+  if (count === 0) throw new InputError(`${name} holds no elements (shape (${shapeText})): the function would get a pointer to nothing`);
   const itemSize = KINDS[element].size;
   const dataOffset = start + headerLen;
   const expected = count * itemSize;
   const present = size - dataOffset;
   if (present < expected) {
-    throw new Error(`${name} is truncated: its header promises ${count} ${NPY_NAMES[want]} values (${expected} bytes) but ${Math.max(present, 0)} bytes follow`);
+    throw new InputError(`${name} is truncated: its header promises ${count} ${NPY_NAMES[want]} values (${expected} bytes) but ${Math.max(present, 0)} bytes follow`);
   }
-  if (present > expected) throw new Error(`${name} has ${present - expected} bytes after its ${count} values: not a single .npy array`);
+  if (present > expected) throw new InputError(`${name} has ${present - expected} bytes after its ${count} values: not a single .npy array`);
   return { count, dataOffset, bigEndian: dtype[1] === '>' && itemSize > 1 };
 }
 
@@ -217,7 +218,7 @@ function parseField(text: string, element: ElementKind, typeText: string, where:
   try {
     return parseScalar(text, element, typeText);
   } catch (e) {
-    throw new Error(`${where()}: ${(e as Error).message}`);
+    throw new InputError(`${where()}: ${(e as Error).message}`);
   }
 }
 
@@ -229,11 +230,11 @@ function csvValues(text: string, name: string, element: ElementKind, typeText: s
     if (line.trim() === '') return;
     line.split(',').forEach((field, f) => {
       const where = () => `${name} line ${l + 1}, field ${f + 1}`;
-      if (field.trim() === '') throw new Error(`${where()} is empty (one number per field)`);
+      if (field.trim() === '') throw new InputError(`${where()} is empty (one number per field)`);
       values.push(parseField(field.trim(), element, typeText, where));
     });
   });
-  if (values.length === 0) throw new Error(`${name} holds no numbers: the function would get a pointer to nothing`);
+  if (values.length === 0) throw new InputError(`${name} holds no numbers: the function would get a pointer to nothing`);
   return values;
 }
 
@@ -246,16 +247,16 @@ function jsonValues(text: string, name: string, element: ElementKind, typeText: 
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${name} is not valid JSON: ${(e as Error).message}`);
+    throw new InputError(`${name} is not valid JSON: ${(e as Error).message}`);
   }
-  if (!Array.isArray(doc)) throw new Error(`${name} must hold a list of numbers, e.g. [1, 2, 3]`);
+  if (!Array.isArray(doc)) throw new InputError(`${name} must hold a list of numbers, e.g. [1, 2, 3]`);
   const check = (v: unknown, path: string): void => {
     if (Array.isArray(v)) v.forEach((x, i) => check(x, `${path}[${i}]`));
-    else if (typeof v !== 'number' && typeof v !== 'boolean') throw new Error(`${name}${path} is ${v === null ? 'null' : `a ${typeof v}`}, not a number`);
+    else if (typeof v !== 'number' && typeof v !== 'boolean') throw new InputError(`${name}${path} is ${v === null ? 'null' : `a ${typeof v}`}, not a number`);
   };
   check(doc, '');
   // only numbers, booleans and brackets are left: their texts in order are the flattened list
   const tokens = text.match(/-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|true|false/g) ?? [];
-  if (tokens.length === 0) throw new Error(`${name} holds an empty list: the function would get a pointer to nothing`);
+  if (tokens.length === 0) throw new InputError(`${name} holds an empty list: the function would get a pointer to nothing`);
   return tokens.map((t, i) => parseField(t, element, typeText, () => `${name} element ${i}`));
 }

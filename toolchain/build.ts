@@ -10,6 +10,7 @@ import { execa } from 'execa';
 
 import { loadImage, readElf, type ElfFile } from './elf.js';
 import type { Toolchain } from './discover.js';
+import { P4JitError } from '../extension/util/errors.js';
 
 export const ENTRY_SYMBOL = '__p4jit_entry';
 /** An address for a link that only measures the size (tests; loads link once at the real address). */
@@ -25,7 +26,7 @@ export interface BuildOptions {
   firmwareElf?: string;
 }
 
-export class CompileError extends Error {
+export class CompileError extends P4JitError {
   override name = 'CompileError';
   constructor(message: string, readonly diagnostics: string) {
     super(message);

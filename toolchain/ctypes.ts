@@ -1,6 +1,7 @@
 // The C type model of the typed-call path: which C types a function called through the generated
 // wrapper may take and return, and how each one travels in an 8-byte argument slot.
 // Target ABI: RV32 ilp32f (ESP32-P4): int/long/pointers are 32-bit, long long 64-bit, plain char unsigned.
+import { P4JitError } from '../extension/util/errors.js';
 
 export type ElementKind = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'bool' | 'f32' | 'f64';
 export type ScalarKind = ElementKind | 'ptr';
@@ -59,7 +60,7 @@ export interface CType {
 
 export type TypeProblemCode = 'unknown-type' | 'struct-by-value' | 'unsupported-type';
 
-export class CTypeError extends Error {
+export class CTypeError extends P4JitError {
   constructor(readonly code: TypeProblemCode, message: string) {
     super(message);
     this.name = 'CTypeError';

@@ -5,6 +5,7 @@
 import { execa } from 'execa';
 
 import type { Toolchain } from './discover.js';
+import { ToolchainError } from './errors.js';
 
 export interface SourceLocation {
   file: string;
@@ -34,7 +35,7 @@ export async function addressToLine(toolchain: Toolchain, elfPath: string, addre
 
 export async function disassemble(toolchain: Toolchain, elfPath: string): Promise<string> {
   const r = await execa(`${toolchain.prefix}objdump`, ['-d', '-l', '--no-show-raw-insn', elfPath], { reject: false, all: true });
-  if (r.exitCode !== 0) throw new Error(`objdump failed: ${r.all}`);
+  if (r.exitCode !== 0) throw new ToolchainError(`objdump failed: ${r.all}`);
   return r.stdout;
 }
 

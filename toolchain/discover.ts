@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { P4JitError } from '../extension/util/errors.js';
 
 export type ToolchainKind = 'espressif' | 'gnu';
 
@@ -28,7 +29,7 @@ export interface Toolchain {
 const ESP_GCC = 'riscv32-esp-elf-gcc';
 const GNU_GCC = 'riscv64-unknown-elf-gcc';
 
-export class ToolchainNotFoundError extends Error {
+export class ToolchainNotFoundError extends P4JitError {
   override name = 'ToolchainNotFoundError';
 }
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { ToolchainError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 // elfy is CommonJS without types
@@ -56,7 +57,7 @@ export interface ElfFile {
 export function readElf(pathOrBuf: string | Buffer): ElfFile {
   const buf = typeof pathOrBuf === 'string' ? readFileSync(pathOrBuf) : pathOrBuf;
   const f = elfy.parse(buf);
-  if (f.class !== '32') throw new Error('not a 32-bit ELF: the ESP32-P4 is RV32');
+  if (f.class !== '32') throw new ToolchainError('not a 32-bit ELF: the ESP32-P4 is RV32');
   const sections: ElfSectionInfo[] = f.body.sections.map((s) => ({
     name: s.name,
     addr: s.addr >>> 0,
@@ -98,11 +99,11 @@ export function readElf(pathOrBuf: string | Buffer): ElfFile {
  */
 export function loadImage(elf: ElfFile, base: number): Buffer {
   const alloc = elf.sections.filter((s) => s.alloc && s.size > 0);
-  if (alloc.length === 0) throw new Error('the linked function has no code');
+  if (alloc.length === 0) throw new ToolchainError('the linked function has no code');
   const end = Math.max(...alloc.map((s) => s.addr + s.size));
   const image = Buffer.alloc(end - base);
   for (const s of alloc) {
-    if (s.addr < base) throw new Error(`section ${s.name} at 0x${s.addr.toString(16)} lies below the load address`);
+    if (s.addr < base) throw new ToolchainError(`section ${s.name} at 0x${s.addr.toString(16)} lies below the load address`);
     if (!s.nobits) s.data.copy(image, s.addr - base);
   }
   return image;

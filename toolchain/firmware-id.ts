@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import { findSymbol, readElf } from './elf.js';
+import { ToolchainError } from './errors.js';
+import { P4JitError } from '../extension/util/errors.js';
 
 export function firmwareIdOf(elfPath: string, board: string): string {
   const buf = readFileSync(elfPath);
@@ -15,7 +17,7 @@ export function firmwareIdOf(elfPath: string, board: string): string {
   const elf = readElf(buf);
   const start = findSymbol(elf, '__image_ro_start')?.value;
   const end = findSymbol(elf, '__image_ro_end')?.value;
-  if (start === undefined || end === undefined) throw new Error(`${elfPath} is not an emulator firmware image`);
+  if (start === undefined || end === undefined) throw new ToolchainError(`${elfPath} is not an emulator firmware image`);
   const image = Buffer.alloc(end - start);
   for (const s of elf.sections) {
     if (!s.alloc || s.nobits || s.addr >= end || s.addr + s.size <= start) continue;
@@ -26,7 +28,7 @@ export function firmwareIdOf(elfPath: string, board: string): string {
   return createHash('sha256').update(image).digest('hex');
 }
 
-export class FirmwareMismatchError extends Error {
+export class FirmwareMismatchError extends P4JitError {
   override name = 'FirmwareMismatchError';
 }
 

@@ -7,6 +7,7 @@
  * Seeded, so a run is repeatable. Integer element types get the values rounded to the nearest
  * integer (sine(64, 1, 64, 32767) for int16_t); a value outside the type's range is an error.
  */
+import { InputError } from './errors.js';
 
 export interface Generator {
   name: string;
@@ -35,9 +36,9 @@ const SPECS: Record<string, Spec> = {
   range: {
     params: ['start_or_count', 'stop', 'step'], required: 1,
     count: (a) => {
-      if (!a.every(Number.isInteger)) throw new Error(`range takes whole numbers (linspace makes fractions), got ${a.join(', ')}`);
+      if (!a.every(Number.isInteger)) throw new InputError(`range takes whole numbers (linspace makes fractions), got ${a.join(', ')}`);
       const [start, stop, step] = a.length === 1 ? [0, a[0], 1] : [a[0], a[1], a[2] ?? 1];
-      if (step === 0) throw new Error('range: step must not be 0');
+      if (step === 0) throw new InputError('range: step must not be 0');
       return Math.max(0, Math.ceil((stop - start) / step));
     },
     make: (a) => {
@@ -56,7 +57,7 @@ const SPECS: Record<string, Spec> = {
     params: ['count', 'frequency', 'rate', 'amplitude', 'phase'], required: 3,
     count: (a) => a[0],
     make: ([, f, rate, amplitude = 1, phase = 0]) => {
-      if (!(rate > 0)) throw new Error('sine: the sample rate must be positive');
+      if (!(rate > 0)) throw new InputError('sine: the sample rate must be positive');
       return (i) => amplitude * Math.sin((2 * Math.PI * f * i) / rate + phase);
     },
   },
@@ -88,19 +89,19 @@ export function isGenerator(text: string): boolean {
 /** Parses a generator call; errors name the generator and what is wrong. */
 export function parseGenerator(text: string): Generator {
   const m = /^([a-z]\w*)\s*\(([^()]*)\)$/.exec(text.trim());
-  if (!m) throw new Error(`'${text.trim()}' is not a generator call like sine(4096, 440, 48000)`);
+  if (!m) throw new InputError(`'${text.trim()}' is not a generator call like sine(4096, 440, 48000)`);
   const [, name, inside] = m;
   const spec = SPECS[name];
-  if (!spec) throw new Error(`no generator '${name}': use ${GENERATOR_NAMES.map((g) => `${g}(…)`).join(', ')}`);
+  if (!spec) throw new InputError(`no generator '${name}': use ${GENERATOR_NAMES.map((g) => `${g}(…)`).join(', ')}`);
   const args: number[] = [];
   const parts = inside.trim() ? inside.split(',').map((p) => p.trim()) : [];
   for (const [i, part] of parts.entries()) {
     const kw = /^(\w+)\s*=\s*(.+)$/.exec(part);
     const at = kw ? spec.params.indexOf(kw[1]) : i;
-    if (at < 0) throw new Error(`${name}: no parameter '${kw![1]}' (it takes ${spec.params.join(', ')})`);
-    if (at >= spec.params.length) throw new Error(`${name} takes at most ${spec.params.length} values (${spec.params.join(', ')})`);
+    if (at < 0) throw new InputError(`${name}: no parameter '${kw![1]}' (it takes ${spec.params.join(', ')})`);
+    if (at >= spec.params.length) throw new InputError(`${name} takes at most ${spec.params.length} values (${spec.params.join(', ')})`);
     const value = Number(kw ? kw[2] : part);
-    if (!Number.isFinite(value)) throw new Error(`${name}: ${spec.params[at]} '${kw ? kw[2] : part}' is not a number`);
+    if (!Number.isFinite(value)) throw new InputError(`${name}: ${spec.params[at]} '${kw ? kw[2] : part}' is not a number`);
     args[at] = value;
   }
   return makeGenerator(name, args);
@@ -112,19 +113,19 @@ export function parseGenerator(text: string): Generator {
  */
 export function makeGenerator(name: string, args: (number | undefined)[]): Generator {
   const spec = SPECS[name];
-  if (!spec) throw new Error(`no generator '${name}': use ${GENERATOR_NAMES.map((g) => `${g}(…)`).join(', ')}`);
-  if (args.length > spec.params.length) throw new Error(`${name} takes at most ${spec.params.length} values (${spec.params.join(', ')})`);
+  if (!spec) throw new InputError(`no generator '${name}': use ${GENERATOR_NAMES.map((g) => `${g}(…)`).join(', ')}`);
+  if (args.length > spec.params.length) throw new InputError(`${name} takes at most ${spec.params.length} values (${spec.params.join(', ')})`);
   for (const [i, value] of args.entries()) {
     if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
-      throw new Error(`${name}: ${spec.params[i]} must be a finite number, not ${String(value)}`);
+      throw new InputError(`${name}: ${spec.params[i]} must be a finite number, not ${String(value)}`);
     }
   }
   for (let i = 0; i < spec.required; i++) {
-    if (args[i] === undefined) throw new Error(`${name} needs ${spec.params.slice(0, spec.required).join(', ')}`);
+    if (args[i] === undefined) throw new InputError(`${name} needs ${spec.params.slice(0, spec.required).join(', ')}`);
   }
   const count = spec.count(args as number[]);
   if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
-    throw new Error(`${name}: the count must be a whole number from 1 to ${MAX_COUNT}, got ${count}`);
+    throw new InputError(`${name}: the count must be a whole number from 1 to ${MAX_COUNT}, got ${count}`);
   }
   const at = spec.make(args as number[]);
   return { name, count, values: () => Array.from({ length: count }, (_, i) => at(i)) };

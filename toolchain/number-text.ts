@@ -2,17 +2,18 @@
 // literals, decimal and hex floats correctly rounded to float or double; and the shortest text
 // that reads back to the same value. Pure: the argument parser and the data-file readers share it.
 import { KINDS, type ScalarKind } from './ctypes.js';
+import { InputError } from './errors.js';
 
 export type JsValue = number | bigint | boolean;
 
 /** Parses a scalar of `kind`; `typeText` names the C type in messages (e.g. "uint8_t"). */
 export function parseScalar(text: string, kind: ScalarKind, typeText: string = KINDS[kind].name): JsValue {
-  if (text === '') throw new Error(`missing value (expected ${describeExpected(kind, typeText)})`);
+  if (text === '') throw new InputError(`missing value (expected ${describeExpected(kind, typeText)})`);
   if (kind === 'bool') {
     const s = text.toLowerCase();
     if (s === 'true' || s === '1') return true;
     if (s === 'false' || s === '0') return false;
-    throw new Error(`'${text}' is not a bool (use true or false, or 1 or 0)`);
+    throw new InputError(`'${text}' is not a bool (use true or false, or 1 or 0)`);
   }
   if (kind === 'f32' || kind === 'f64') return parseFloatText(text, kind === 'f32' ? 32 : 64, typeText);
   const { value, bitPattern } = parseIntegerText(text);
@@ -20,7 +21,7 @@ export function parseScalar(text: string, kind: ScalarKind, typeText: string = K
   let v = value;
   // A hex/binary/octal literal gives the bit pattern: 0xff for int8_t is -1, as in C.
   if (bitPattern && KINDS[kind].signed && v > max! && v <= (1n << BigInt(size * 8)) - 1n) v -= 1n << BigInt(size * 8);
-  if (v < min! || v > max!) throw new Error(`${text} is out of range for ${typeText} (${min}..${max})`);
+  if (v < min! || v > max!) throw new InputError(`${text} is out of range for ${typeText} (${min}..${max})`);
   return kind === 'i64' || kind === 'u64' ? v : Number(v);
 }
 
@@ -44,22 +45,22 @@ export function parseIntegerText(text: string): { value: bigint; bitPattern: boo
     if (c.startsWith('\\x')) return { value: BigInt(parseInt(c.slice(2), 16)), bitPattern: false };
     if (c.startsWith('\\')) {
       const code = CHAR_ESCAPES[c[1]];
-      if (code === undefined) throw new Error(`unknown escape ${c} in ${s}`);
+      if (code === undefined) throw new InputError(`unknown escape ${c} in ${s}`);
       return { value: BigInt(code), bitPattern: false };
     }
     const code = c.codePointAt(0)!;
-    if (code > 127) throw new Error(`${s} is not a single-byte character`);
+    if (code > 127) throw new InputError(`${s} is not a single-byte character`);
     return { value: BigInt(code), bitPattern: false };
   }
   const m = /^([+-]?)(0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[bB][01](?:_?[01])*|0[oO][0-7](?:_?[0-7])*|\d(?:_?\d)*)(?:[uU](?:ll|LL|l|L)?|(?:ll|LL|l|L)[uU]?)?$/.exec(s);
   if (!m) {
     if (/^[+-]?(\d+\.\d*|\.\d+|\d+[eE][+-]?\d+)[fF]?$/.test(s) || /^[+-]?(nan|inf|infinity)$/i.test(s)) {
-      throw new Error(`${s} is not an integer`);
+      throw new InputError(`${s} is not an integer`);
     }
-    throw new Error(`'${s}' is not a number`);
+    throw new InputError(`'${s}' is not a number`);
   }
   const digits = m[2].replace(/_/g, '');
-  if (/^0\d/.test(digits)) throw new Error(`${s} has a leading zero, which C reads as octal: write ${digits.replace(/^0+/, '') || '0'} or 0o${digits.slice(1)}`);
+  if (/^0\d/.test(digits)) throw new InputError(`${s} has a leading zero, which C reads as octal: write ${digits.replace(/^0+/, '') || '0'} or 0o${digits.slice(1)}`);
   const magnitude = BigInt(digits.replace(/^0X/, '0x').replace(/^0B/, '0b').replace(/^0O/, '0o'));
   return { value: m[1] === '-' ? -magnitude : magnitude, bitPattern: m[1] === '' && /^0[xXbBoO]/.test(digits) };
 }
@@ -76,9 +77,9 @@ export function parseFloatText(text: string, bits: 32 | 64, typeText: string): n
   const hexFloat = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)[fFlL]?$/.exec(s);
   if (hexFloat) {
     const [, sign, whole, frac = '', exp] = hexFloat;
-    if (!whole && !frac) throw new Error(`'${s}' is not a number`);
+    if (!whole && !frac) throw new InputError(`'${s}' is not a number`);
     const mantissa = BigInt(`0x${whole || '0'}${frac}`);
-    if (mantissa >= 1n << 53n) throw new Error(`${s} has more hex digits than a double holds`);
+    if (mantissa >= 1n << 53n) throw new InputError(`${s} has more hex digits than a double holds`);
     value = Number(mantissa) * 2 ** (Number(exp) - 4 * frac.length);
     if (sign === '-') value = -value;
     if (bits === 32) value = Math.fround(value); // exact double → one rounding
@@ -90,10 +91,10 @@ export function parseFloatText(text: string, bits: 32 | 64, typeText: string): n
     const decimal = parseIntegerText(s).value.toString();
     value = bits === 64 ? Number(decimal) : decimalToFloat32(decimal);
   } else {
-    throw new Error(`'${s}' is not a number`);
+    throw new InputError(`'${s}' is not a number`);
   }
   if (!Number.isFinite(value)) {
-    throw new Error(`${s} is out of range for ${typeText} (largest finite magnitude ${bits === 32 ? '3.4028235e38' : '1.7976931348623157e308'})`);
+    throw new InputError(`${s} is out of range for ${typeText} (largest finite magnitude ${bits === 32 ? '3.4028235e38' : '1.7976931348623157e308'})`);
   }
   return value;
 }

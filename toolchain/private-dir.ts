@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { P4JitError } from '../extension/util/errors.js';
 
-export class CacheDirError extends Error {
+export class CacheDirError extends P4JitError {
   override name = 'CacheDirError';
 }
 

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { TypeScope, type CType } from './ctypes.js';
 import { blankStrayMacros, expandMacros, resolveKnownConditionals } from './signature-prepass.js';
+import { P4JitError } from '../extension/util/errors.js';
 
 /** Argument slots CALL accepts (JIT_MAX_ARGS in the firmware, INFO max_args). One slot per parameter. */
 export const MAX_ARG_SLOTS = 32;
@@ -42,7 +43,7 @@ export type SignatureProblemCode =
   | 'not-found' | 'declared-only' | 'no-function-at-line' | 'ambiguous' | 'parse-error' | 'knr' | 'variadic'
   | 'static-cxx' | 'not-extern-c' | 'unknown-type' | 'struct-by-value' | 'unsupported-type' | 'too-many-params';
 
-export class SignatureError extends Error {
+export class SignatureError extends P4JitError {
   /** The message without the location prefix (for diagnostics that show the location themselves). */
   readonly reason: string;
   constructor(readonly code: SignatureProblemCode, message: string, readonly file?: string, readonly line?: number) {

@@ -10,6 +10,7 @@ import { ArgumentError, checkCount, checkDeclaredLength, elementAlignment, encod
 import { KINDS, type ElementKind } from './ctypes.js';
 import { parseScalar } from './number-text.js';
 import type { Param } from './signature.js';
+import { InputError } from './errors.js';
 
 /** Memory on the device, passed to a pointer parameter by its address. */
 export interface DeviceAddress {
@@ -44,24 +45,24 @@ export function valueArgument(value: ArgumentInput, param: Param, opts: Argument
   if (typeof value === 'string') return parseArgument(value, param, opts);
   try {
     const t = param.type;
-    if (t.kind === 'void' || t.kind === 'invalid') throw new Error(`parameter type '${t.text}' cannot take a value`);
+    if (t.kind === 'void' || t.kind === 'invalid') throw new InputError(`parameter type '${t.text}' cannot take a value`);
     if (t.kind !== 'ptr') {
       if (typeof value !== 'number' && typeof value !== 'bigint' && typeof value !== 'boolean') {
-        throw new Error(`expected a number for ${t.text}, got ${describe(value)}`);
+        throw new InputError(`expected a number for ${t.text}, got ${describe(value)}`);
       }
-      if (typeof value === 'boolean' && t.kind !== 'bool') throw new Error(`expected a number for ${t.text}, got ${value}`);
+      if (typeof value === 'boolean' && t.kind !== 'bool') throw new InputError(`expected a number for ${t.text}, got ${value}`);
       // through the text parser: one place decides ranges, integer-ness and float32 rounding
       const v = parseScalar(typeof value === 'number' && Number.isNaN(value) ? 'nan' : String(value), t.kind, t.text);
       return { kind: 'scalar', param, type: t.kind, value: v, slot: encodeScalar(t.kind, v) };
     }
     if (value === null || isDeviceAddress(value)) {
       const address = value === null ? 0 : value.address;
-      if (!Number.isInteger(address) || address < 0 || address > 0xffffffff) throw new Error(`address ${address} is not a 32-bit device address`);
+      if (!Number.isInteger(address) || address < 0 || address > 0xffffffff) throw new InputError(`address ${address} is not a 32-bit device address`);
       return { kind: 'scalar', param, type: 'ptr', value: address, slot: encodeScalar('ptr', address) };
     }
     const pointee = t.pointee!;
     if (pointee.kind === 'void' || pointee.kind === 'opaque') {
-      throw new Error(`a pointer to ${pointee.kind === 'void' ? 'void' : `'${pointee.text}'`} has no element type: pass a device buffer or null`);
+      throw new InputError(`a pointer to ${pointee.kind === 'void' ? 'void' : `'${pointee.text}'`} has no element type: pass a device buffer or null`);
     }
     const element = pointee.kind;
     let data: Buffer;
@@ -71,20 +72,20 @@ export function valueArgument(value: ArgumentInput, param: Param, opts: Argument
       data = Buffer.from(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
       values = new Array(value.length);
       for (let i = 0; i < value.length; i++) values[i] = (value as ArrayLike<JsValue>)[i]; // (Array.from iterates: slow for 48,000)
-      if (element === 'bool' && values.some((v) => v !== 0 && v !== 1)) throw new Error('a bool array holds only 0 and 1');
+      if (element === 'bool' && values.some((v) => v !== 0 && v !== 1)) throw new InputError('a bool array holds only 0 and 1');
     } else if (Array.isArray(value)) {
       values = value.map((v, i) => {
         try {
           const a = valueArgument(v as ArgumentInput, { name: param.name, type: { kind: element, text: pointee.text } } as Param);
           return (a as Extract<Argument, { kind: 'scalar' }>).value;
         } catch (e) {
-          throw new Error(`element ${i}: ${(e as Error).message.replace(/^argument '[^']*': /, '')}`);
+          throw new InputError(`element ${i}: ${(e as Error).message.replace(/^argument '[^']*': /, '')}`);
         }
       });
       data = Buffer.alloc(values.length * KINDS[element].size);
       values.forEach((v, i) => encodeScalar(element, v).copy(data, i * KINDS[element].size, 0, KINDS[element].size));
     } else {
-      throw new Error(`expected a ${TYPED_ARRAY_OF[element]}, an array, a device buffer or null for '${t.text}', got ${describe(value)}`);
+      throw new InputError(`expected a ${TYPED_ARRAY_OF[element]}, an array, a device buffer or null for '${t.text}', got ${describe(value)}`);
     }
     checkDeclaredLength(param, values.length);
     return {
@@ -102,7 +103,7 @@ function checkTypedArray(value: TypedArray, param: Param): void {
   const pointee = param.type.pointee!;
   const wanted = pointee.kind === 'void' || pointee.kind === 'opaque' ? undefined : TYPED_ARRAY_OF[pointee.kind];
   if (typedName(value) === wanted || (wanted === 'Uint8Array' && typedName(value) === 'Uint8ClampedArray')) return;
-  throw new Error(`a ${typedName(value)} cannot be passed as '${param.type.text}': give a ${wanted} (its elements are ${pointee.text})`);
+  throw new InputError(`a ${typedName(value)} cannot be passed as '${param.type.text}': give a ${wanted} (its elements are ${pointee.text})`);
 }
 
 function describe(v: unknown): string {

@@ -5,6 +5,7 @@
 import wavefile from 'wavefile'; // CommonJS: its class is a property of the default export
 
 import type { ElementKind } from './ctypes.js';
+import { InputError } from './errors.js';
 
 const { WaveFile } = wavefile;
 
@@ -28,18 +29,18 @@ export function decodeWav(bytes: Buffer, name: string): WavData {
   try {
     wav.fromBuffer(bytes);
   } catch (e) {
-    throw new Error(`${name} is not a readable .wav file: ${(e as Error).message}`);
+    throw new InputError(`${name} is not a readable .wav file: ${(e as Error).message}`);
   }
   // read before converting: toBitDepth replaces `fmt` with a fresh object
   const { numChannels, sampleRate, bitsPerSample } = wav.fmt as { numChannels: number; sampleRate: number; bitsPerSample: number };
   const data = wav.data as { chunkSize: number; samples: Uint8Array };
-  if (!numChannels || !sampleRate) throw new Error(`${name} has no valid 'fmt ' chunk (channels ${numChannels}, rate ${sampleRate})`);
+  if (!numChannels || !sampleRate) throw new InputError(`${name} has no valid 'fmt ' chunk (channels ${numChannels}, rate ${sampleRate})`);
   const frameBytes = (numChannels * bitsPerSample) / 8;
   if (data.samples.length < data.chunkSize) {
-    throw new Error(`${name} is truncated: its data chunk promises ${data.chunkSize} bytes but ${data.samples.length} are there`);
+    throw new InputError(`${name} is truncated: its data chunk promises ${data.chunkSize} bytes but ${data.samples.length} are there`);
   }
   if (!data.samples.length || data.samples.length % frameBytes !== 0) {
-    throw new Error(`${name} holds ${data.samples.length} bytes of samples, not a whole number of ${frameBytes}-byte frames`);
+    throw new InputError(`${name} holds ${data.samples.length} bytes of samples, not a whole number of ${frameBytes}-byte frames`);
   }
   const pcm = Buffer.from(data.samples);
   const bitDepth = wav.bitDepth as string;
@@ -64,6 +65,6 @@ export function wavElements(bytes: Buffer, name: string, element: ElementKind, t
   }
   if (NATIVE[wav.bitDepth] === element) return wav.pcm;
   const native = NATIVE[wav.bitDepth];
-  throw new Error(`${name} holds ${wav.bitDepth.endsWith('f') ? `${parseInt(wav.bitDepth, 10)}-bit float` : `${wav.bitDepth}-bit PCM`} samples; '${typeText} *' cannot take them: ` +
+  throw new InputError(`${name} holds ${wav.bitDepth.endsWith('f') ? `${parseInt(wav.bitDepth, 10)}-bit float` : `${wav.bitDepth}-bit PCM`} samples; '${typeText} *' cannot take them: ` +
     `use float * (scaled to [-1, 1])${native ? ` or ${native === 'u8' ? 'uint8_t' : native === 'i16' ? 'int16_t' : native === 'i32' ? 'int32_t' : 'double'} * (the samples as stored)` : ''}`);
 }

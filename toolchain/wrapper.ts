@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { CType } from './ctypes.js';
 import { formatSignature, type FunctionSignature } from './signature.js';
+import { ToolchainError } from './errors.js';
 
 export const ENTRY_SYMBOL = '__p4jit_entry';
 export const WRAPPER_FILE_NAME = 'p4jit_entry.c';
@@ -65,7 +66,7 @@ function unpack(type: CType, i: number): string {
     case 'ptr': // device addresses are 32-bit
       return `${type.cType}${v} = (${type.cType})(${UPTR})(${U32})${slot};`;
     case 'void': case 'invalid':
-      throw new Error(`internal: parameter of kind ${type.kind} reached the wrapper`);
+      throw new ToolchainError(`internal: parameter of kind ${type.kind} reached the wrapper`);
     default: // integers: the conversion keeps the low bits (modulo, as GCC defines it)
       return `${type.cType} ${v} = (${type.cType})${slot};`;
   }
@@ -87,7 +88,7 @@ function pack(type: CType): string {
     case 'u8': case 'u16': case 'u32': case 'u64':
       return `*ret = (${U64})r;`;
     default:
-      throw new Error(`internal: return kind ${type.kind} has no packing`);
+      throw new ToolchainError(`internal: return kind ${type.kind} has no packing`);
   }
 }
 
@@ -105,10 +106,10 @@ export function generateWrapper(sig: FunctionSignature, options: WrapperOptions 
   ];
   const sourcePath = options.sourcePath ?? sig.file;
   if (includesSource) {
-    if (!sourcePath) throw new Error(`'${sig.name}' is ${sig.isStatic ? 'static' : 'inline'}: the wrapper must include its source, give sourcePath`);
+    if (!sourcePath) throw new ToolchainError(`'${sig.name}' is ${sig.isStatic ? 'static' : 'inline'}: the wrapper must include its source, give sourcePath`);
     // a backslash is a path separator only on Windows; elsewhere it is part of a name and stays
     const path = process.platform === 'win32' ? resolve(sourcePath).replace(/\\/g, '/') : resolve(sourcePath);
-    if (/["\n]/.test(path)) throw new Error(`cannot #include a path containing a quote or newline: ${path}`);
+    if (/["\n]/.test(path)) throw new ToolchainError(`cannot #include a path containing a quote or newline: ${path}`);
     lines.push(`/* The file of '${sig.name}' is compiled in this unit (static and inline functions are visible only here). */`,
       `#include "${path}"`);
     // A C99 inline definition emits no symbol unless a declaration without `inline` is present.
@@ -154,7 +155,7 @@ export async function writeWrapper(buildDir: string, sig: FunctionSignature, opt
   const dir = resolve(buildDir);
   const userFile = options.sourcePath ?? sig.file;
   if (userFile && dirname(resolve(userFile)) === dir) {
-    throw new Error(`the build folder ${dir} is the source's own folder; generated files go to a separate build folder`);
+    throw new ToolchainError(`the build folder ${dir} is the source's own folder; generated files go to a separate build folder`);
   }
   const wrapper = generateWrapper(sig, options);
   await mkdir(dir, { recursive: true });

@@ -1,4 +1,5 @@
 // The device panel's HTML document (pure: the extension passes in the webview URIs).
+import { P4JitError } from '../extension/util/errors.js';
 
 export interface PanelHtmlOptions {
   /** `webview.asWebviewUri(...)` of dist/webview/panel.js, as a string. */
@@ -32,12 +33,12 @@ export function panelCsp(cspSource: string, nonce: string): string {
 
 export function panelHtml(options: PanelHtmlOptions): string {
   const { scriptUri, styleUri, cspSource, nonce } = options;
-  if (!NONCE_FORMAT.test(nonce)) throw new Error('panelHtml: the nonce must be 16-128 URL-safe base64 characters');
+  if (!NONCE_FORMAT.test(nonce)) throw new P4JitError('panelHtml: the nonce must be 16-128 URL-safe base64 characters');
   // VS Code's cspSource is a list of sources, e.g. "'self' https://*.vscode-cdn.net"; anything
   // that could close the directive or add another is refused
   const sourceOk = (t: string) => /^('self'|[a-z][a-z0-9+.-]*:(\/\/[^\s'"]+)?)$/i.test(t);
   if (/[;,"]/.test(cspSource) || !cspSource.trim().split(/\s+/).every(sourceOk)) {
-    throw new Error(`panelHtml: unexpected characters in cspSource ${JSON.stringify(cspSource)}`);
+    throw new P4JitError(`panelHtml: unexpected characters in cspSource ${JSON.stringify(cspSource)}`);
   }
   return `<!DOCTYPE html>
 <html lang="en">

@@ -3,10 +3,12 @@
  * (a running call ends at its time limit), lets it free what it allocated and end an authenticated
  * session, and exits 130 or 143 within a bounded time; a second one exits at once.
  */
+import { P4JitError } from '../util/errors.js';
+
 export const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 
 /** What stopped the command (an AbortSignal's reason). */
-export class InterruptedError extends Error {
+export class InterruptedError extends P4JitError {
   override name = 'InterruptedError';
   constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
     super(`interrupted (${signal})`);

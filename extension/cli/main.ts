@@ -15,8 +15,11 @@ import { SecretError, secretFromOptions } from '../connect/secret.js';
 import { counterKind } from '../protocol/payloads.js';
 import { describeCounter } from '../session/format.js';
 import { runCommand, type Activity } from './run.js';
+import { errorMessage, P4JitError } from '../util/errors.js';
 
-class UsageError extends Error {}
+class UsageError extends P4JitError {
+  override name = 'UsageError';
+}
 
 const USAGE = `usage: p4jit <command> [options]
 
@@ -185,7 +188,7 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues, signal?:
 /** free --all: every allocation in the device's table, whoever made it (after an interrupted run, say). */
 function freeAll(v: CliValues): DeviceAction {
   return async (h) => {
-    if (!h.client.has(DeviceCap.ListAllocs)) throw new Error('this device cannot list its allocations (a seed-only firmware): free each address');
+    if (!h.client.has(DeviceCap.ListAllocs)) throw new P4JitError('this device cannot list its allocations (a seed-only firmware): free each address');
     const list = await h.client.listAllocs();
     for (const a of list) await h.client.free(a.addr);
     const bytes = list.reduce((n, a) => n + a.size, 0);
@@ -325,7 +328,7 @@ async function runEmulator(v: CliValues, flags: DeviceFlags, secretFrom?: string
 }
 
 function reportError(e: unknown): number {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   console.error(`p4jit: ${msg.split('\n')[0]}`);
   if (e instanceof UsageError && msg.includes('\n')) console.error(msg.split('\n').slice(1).join('\n'));
   // all of GCC's diagnostics, not only the first error

@@ -13,6 +13,7 @@ import { JitSession, type Progress } from '../session/jit-session.js';
 import type { SessionSettings } from '../session/types.js';
 import { closeDevice, explainForCommand, openDevice, type DeviceFlags } from '../connect/open-device.js';
 import { UsageError, type CliValues } from './main.js';
+import { P4JitError } from '../util/errors.js';
 
 /** What the command is doing, for the interrupt message (see Interrupts). */
 export interface Activity {
@@ -108,7 +109,7 @@ async function waitForDebugger(session: JitSession, file: string, name: string, 
       process.stdin.once('data', enter);
       process.stdin.once('end', enter);
       // a QEMU that dies meanwhile (killed, or quit from gdb) is reported now, not after Enter
-      const gone = () => reject(new Error(`the emulated ESP32-P4 stopped while waiting for Enter: ${emu.exitReason || 'its port closed'}`));
+      const gone = () => reject(new P4JitError(`the emulated ESP32-P4 stopped while waiting for Enter: ${emu.exitReason || 'its port closed'}`));
       void emu.whenExited.then(gone);
       const interrupted = () => reject(signal!.reason);
       signal?.addEventListener('abort', interrupted, { once: true });

@@ -5,7 +5,7 @@ import { ptyStamp, recall, remember } from './device-memory.js';
 import { chooseDevice } from './choose-device.js';
 import { Emulator } from '../emulator/launcher.js';
 import { DeviceCap } from '../protocol/constants.js';
-import { authenticateIfRequired, promptSecret } from './secret.js';
+import { authenticateIfRequired, promptSecret, SecretError } from './secret.js';
 
 export interface DeviceFlags {
   port?: string;
@@ -52,7 +52,7 @@ export async function openDevice(flags: DeviceFlags): Promise<DeviceHandle> {
   try {
     client = await DeviceClient.open(port, { timeoutMs: flags.timeoutMs });
     const authenticated = await authenticateIfRequired(client, async () => flags.secret ?? (flags.authOptional ? undefined : (await promptSecret(port!))?.value));
-    if (!authenticated && !flags.authOptional) throw new Error('the device requires authentication: set P4JIT_SECRET or pass --secret-file FILE');
+    if (!authenticated && !flags.authOptional) throw new SecretError('the device requires authentication: set P4JIT_SECRET or pass --secret-file FILE');
     if (!emulator) warnIfRestarted(client, port);
     const h: DeviceHandle = { client, emulator, port, label: emulator ? `emulated ESP32-P4 (${port})` : port, hung: false };
     client.on('unresponsive', () => { h.hung = true; });

@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 
 import type { DeviceClient } from '../device/client.js';
 import { DeviceCap } from '../protocol/constants.js';
+import { P4JitError } from '../util/errors.js';
 
 export interface Secret {
   value: string;
@@ -16,7 +17,9 @@ export interface Secret {
   from: string;
 }
 
-export class SecretError extends Error {}
+export class SecretError extends P4JitError {
+  override name = 'SecretError';
+}
 
 /** The secret given to this command, if any; `warn` receives advice about how it was given. */
 export function secretFromOptions(

@@ -4,6 +4,7 @@
  * given by path.
  */
 import { SerialPort } from 'serialport';
+import { errorMessage, P4JitError } from '../util/errors.js';
 
 export const ESPRESSIF_VID = '303a';
 
@@ -13,7 +14,7 @@ export interface PortEntry {
   description: string;
 }
 
-export class PortListError extends Error {
+export class PortListError extends P4JitError {
   override name = 'PortListError';
 }
 
@@ -22,7 +23,7 @@ export async function listPorts(): Promise<PortEntry[]> {
   try {
     ports = await SerialPort.list();
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorMessage(e);
     const hint = /udevadm/.test(msg) ? ' (udevadm is missing: sudo apt-get install udev, or give the port path)' : '';
     throw new PortListError(`cannot list serial ports: ${msg}${hint}`);
   }

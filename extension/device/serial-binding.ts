@@ -15,6 +15,7 @@ import { read } from 'node:fs';
 import { promisify } from 'node:util';
 
 import { SerialPort } from 'serialport';
+import { P4JitError } from '../util/errors.js';
 
 type Binding = typeof SerialPort.binding;
 type OpenOptions = Parameters<Binding['open']>[0];
@@ -36,12 +37,12 @@ interface Poller {
 
 const readFd = promisify(read);
 
-export class EndOfFileError extends Error {
+export class EndOfFileError extends P4JitError {
   override name = 'EndOfFileError';
 }
 
 /** The stream ignores errors marked canceled: the port was closed on purpose. */
-const canceled = () => Object.assign(new Error('the port is closed'), { canceled: true });
+const canceled = () => Object.assign(new P4JitError('the port is closed'), { canceled: true });
 
 /** The detected native binding, its ports corrected as described above. */
 export const serialBinding = {

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 
 import { firmwareIdOf } from '../../toolchain/firmware-id.js';
 import { packageRoot } from '../util/package-root.js';
+import { P4JitError } from '../util/errors.js';
 
 const run = promisify(execFile);
 
@@ -47,7 +48,7 @@ function newestSource(): number {
 /** Path of an up-to-date emulator image, building it when needed. */
 export async function ensureFirmwareImage(opts: FirmwareBuildOptions = {}): Promise<string> {
   if (opts.image) {
-    if (!existsSync(opts.image)) throw new Error(`emulator image ${opts.image} does not exist`);
+    if (!existsSync(opts.image)) throw new P4JitError(`emulator image ${opts.image} does not exist`);
     return opts.image;
   }
   const out = opts.buildDir ?? defaultBuildDir();
@@ -57,12 +58,12 @@ export async function ensureFirmwareImage(opts: FirmwareBuildOptions = {}): Prom
     await run('make', ['-s', '-C', join(packageRoot(), 'firmware', 'emulator'), `OUT=${out}`], { maxBuffer: 16 << 20 });
   } catch (e) {
     const err = e as { code?: string | number; stderr?: string; stdout?: string };
-    if (err.code === 'ENOENT') throw new Error('make is not installed: sudo apt-get install make');
+    if (err.code === 'ENOENT') throw new P4JitError('make is not installed: sudo apt-get install make');
     const text = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim();
     if (/riscv64-unknown-elf-gcc: (No such file|not found)|No such file or directory.*riscv64/.test(text) || /riscv64-unknown-elf-gcc.*not found/.test(text)) {
-      throw new Error('the RISC-V compiler is missing: run "npm run setup" or "sudo apt-get install gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf"');
+      throw new P4JitError('the RISC-V compiler is missing: run "npm run setup" or "sudo apt-get install gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf"');
     }
-    throw new Error(`building the emulator firmware failed:\n${text.split('\n').slice(-20).join('\n')}`);
+    throw new P4JitError(`building the emulator firmware failed:\n${text.split('\n').slice(-20).join('\n')}`);
   }
   return image;
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DeviceClient } from '../device/client.js';
 import { ensureFirmwareImage, type FirmwareBuildOptions } from './image.js';
 import { encodeOptionsBlock, qemuArgs, type EmulatorOptions } from './qemu-args.js';
+import { P4JitError } from '../util/errors.js';
 
 export const QEMU = 'qemu-system-riscv32';
 
@@ -19,7 +20,7 @@ export interface StartOptions extends EmulatorOptions, FirmwareBuildOptions {
   bootTimeoutMs?: number;
 }
 
-export class EmulatorError extends Error {
+export class EmulatorError extends P4JitError {
   override name = 'EmulatorError';
 }
 

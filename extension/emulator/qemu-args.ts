@@ -4,6 +4,7 @@
  * two facts the launcher needs from QEMU's output (which pty is the protocol link) and the gdb
  * recipe that goes with the gdb stub.
  */
+import { P4JitError } from '../util/errors.js';
 
 /**
  * How the firmware's protocol reaches the host. Both are a serial pty opened like a board's port.
@@ -53,7 +54,7 @@ const VIRTIO_PORT_NR = 1;
 /** The options block the firmware reads at boot (firmware/emulator/options.c). */
 export function encodeOptionsBlock(opts: EmulatorOptions): Buffer {
   const secret = Buffer.from(opts.secret ?? '', 'utf8');
-  if (secret.length > 64) throw new Error('emulator secret: at most 64 bytes');
+  if (secret.length > 64) throw new P4JitError('emulator secret: at most 64 bytes');
   const b = Buffer.alloc(32 + 64);
   const words = [OPTIONS_MAGIC, 1, icountOn(opts) ? 1 : 0, opts.maxAllocs ?? 0, opts.maxAllocBytes ?? 0,
     opts.defaultCallMs ?? 0, opts.maxCallMs ?? 0, secret.length];

@@ -12,8 +12,9 @@
  */
 import { parse, type Node, type Program } from 'acorn';
 import { transform } from 'sucrase';
+import { P4JitError } from '../util/errors.js';
 
-export class CellSyntaxError extends Error {
+export class CellSyntaxError extends P4JitError {
   override name = 'SyntaxError';
 }
 

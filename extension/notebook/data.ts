@@ -11,6 +11,7 @@ import { npyElementKind, readArrayFile } from '../../toolchain/array-input.js';
 import { KINDS, type ElementKind } from '../../toolchain/ctypes.js';
 import { GENERATOR_NAMES, makeGenerator } from '../../toolchain/generators.js';
 import { decodeWav, type WavData } from '../../toolchain/wav.js';
+import { InputError } from '../../toolchain/errors.js';
 
 export type { WavData };
 
@@ -29,7 +30,7 @@ const ARRAYS: Record<ElementKind, new (n: number) => NumericArray> = {
 
 function elementKind(type: string): ElementKind {
   const kind = TYPE_NAMES[type];
-  if (!kind) throw new Error(`unknown element type '${type}': use ${Object.keys(TYPE_NAMES).join(', ')}`);
+  if (!kind) throw new InputError(`unknown element type '${type}': use ${Object.keys(TYPE_NAMES).join(', ')}`);
   return kind;
 }
 
@@ -86,7 +87,7 @@ function readBytes(path: string): Buffer {
     return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new InputError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { InputError } from '../../toolchain/errors.js';
 
 export interface NotebookCode {
   id: string;
@@ -20,9 +21,9 @@ export function readNotebookCode(path: string): NotebookCode[] {
   try {
     nb = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`${name} is not a readable notebook: ${(e as Error).message}`);
+    throw new InputError(`${name} is not a readable notebook: ${(e as Error).message}`);
   }
-  if (nb.nbformat !== 4 || !Array.isArray(nb.cells)) throw new Error(`${name} is not an nbformat 4 notebook (it has no 'cells' list)`);
+  if (nb.nbformat !== 4 || !Array.isArray(nb.cells)) throw new InputError(`${name} is not an nbformat 4 notebook (it has no 'cells' list)`);
   const fallback = nb.metadata?.language_info?.name ?? nb.metadata?.kernelspec?.language ?? 'javascript';
   return (nb.cells as { cell_type: string; id?: string; source: string | string[]; metadata?: { vscode?: { languageId?: string } } }[])
     .map((cell, i) => ({ cell, label: String(i + 1) }))

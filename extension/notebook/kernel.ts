@@ -22,6 +22,7 @@ import { cellScript, SCOPE_READER } from './cell-script.js';
 import { DataFiles, generators } from './data.js';
 import { ASSEMBLY_LANGUAGES, SCRIPT_LANGUAGES } from './languages.js';
 import { imageGrid, linePlot, scatterPlot } from './plots.js';
+import { P4JitError } from '../util/errors.js';
 
 /** A function a C cell loaded, as its output lists it. */
 export interface LoadedEntry {
@@ -154,7 +155,7 @@ export class NotebookKernel {
 
   private async runScript(label: string, source: string, language: string): Promise<void> {
     if (!SCRIPT_LANGUAGES.has(language)) {
-      throw new Error(`a ${language} cell cannot run on P4-JIT: use C, C++ or RISC-V assembly for device code, JavaScript or TypeScript for the host side`);
+      throw new P4JitError(`a ${language} cell cannot run on P4-JIT: use C, C++ or RISC-V assembly for device code, JavaScript or TypeScript for the host side`);
     }
     const names = [...this.scope.keys()];
     const body = cellScript(source, language, names);
@@ -238,7 +239,7 @@ function whileNotAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> 
   });
 }
 
-export class InterruptedError extends Error {
+export class InterruptedError extends P4JitError {
   override name = 'Interrupted';
   constructor() {
     super('interrupted: a call already running on the device ends at its time limit; the next one is not started');

@@ -31,6 +31,7 @@ import { describeFault } from './faults.js';
 import { deviceOverrun, gapOverrun } from './overrun.js';
 import { overrunRecord } from '../protocol/payloads.js';
 import type { AllocationView, CallResult, FaultInfo, LoadedFunction, OverrunInfo, SessionSettings } from './types.js';
+import { P4JitError } from '../util/errors.js';
 
 export const HISTORY_LIMIT = 50;
 const ARENA_MIN = 4096;
@@ -62,7 +63,7 @@ export interface Progress {
 }
 
 /** A call of loaded code whose source has changed since: that code is not what the file says. */
-export class SourceChangedError extends Error {
+export class SourceChangedError extends P4JitError {
   override name = 'SourceChangedError';
   constructor(readonly fn: LoadedFunction) {
     super(`${fn.name} was not called: ${fn.file.replace(/.*[\\/]/, '')} changed since ${fn.name} was loaded, ` +
@@ -293,8 +294,8 @@ export class JitSession extends EventEmitter {
    */
   async call(key: string, args: readonly ArgumentInput[], opts: CallOptions = {}): Promise<CallResult> {
     const fn = this.functions.get(key);
-    if (!fn) throw new Error(`no function ${key.replace(/.*::/, '')} is loaded`);
-    if (fn.stale) throw new Error(`${fn.name} was loaded on a device that has since reset or gone: run it again to reload it`);
+    if (!fn) throw new P4JitError(`no function ${key.replace(/.*::/, '')} is loaded`);
+    if (fn.stale) throw new P4JitError(`${fn.name} was loaded on a device that has since reset or gone: run it again to reload it`);
     if (this.sourceChanged(fn)) {
       if (!opts.rebuild) throw new SourceChangedError(fn);
       return this.run(fn.file, fn.name, args, opts);
@@ -304,7 +305,7 @@ export class JitSession extends EventEmitter {
 
   async free(key: string): Promise<void> {
     const fn = this.functions.get(key);
-    if (!fn) throw new Error(`no function ${key.replace(/.*::/, '')} is loaded`);
+    if (!fn) throw new P4JitError(`no function ${key.replace(/.*::/, '')} is loaded`);
     await this.forget(fn);
     this.emit('changed');
   }
@@ -341,7 +342,7 @@ export class JitSession extends EventEmitter {
   /** The function's machine code with its source lines; paths relative to `relativeTo` (default: the source's folder). */
   async disassembly(key: string, relativeTo?: string): Promise<string> {
     const fn = this.functions.get(key);
-    if (!fn) throw new Error(`no function ${key.replace(/.*::/, '')} is loaded`);
+    if (!fn) throw new P4JitError(`no function ${key.replace(/.*::/, '')} is loaded`);
     const objdump = await disassemble(this.toolchain, fn.elfPath);
     const files = new Map<string, string[] | undefined>();
     const sourceLine = (path: string, line: number) => {
@@ -389,7 +390,7 @@ export class JitSession extends EventEmitter {
     const bytes = arenaBytesFor(sizes);
     if (!sizes.some((s) => s.kind === 'array') || (this.arena && this.arena.size >= bytes)) return;
     const problem = roomProblem(sizes, arenaSize(bytes), await this.client.heapInfo(), this.settings.dataCaps, this.arena?.size ?? 0);
-    if (problem) throw new Error(problem);
+    if (problem) throw new P4JitError(problem);
   }
 
   private async ensureArena(bytes: number): Promise<number> {

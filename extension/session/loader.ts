@@ -8,6 +8,7 @@ import type { DeviceClient } from '../device/client.js';
 import { MallocCap } from '../protocol/constants.js';
 import { compileObject, ENTRY_SYMBOL, linkAt, type BuildOptions, type LinkResult } from '../../toolchain/build.js';
 import { findSymbol, readElf } from '../../toolchain/elf.js';
+import { P4JitError } from '../util/errors.js';
 
 /** PSRAM for code, as on the P4 (internal L2MEM is not executable under ESP-IDF 5.4+ PMP rules). */
 export const DEFAULT_CODE_CAPS = MallocCap.EXEC | MallocCap.SPIRAM | MallocCap['8BIT'];
@@ -70,7 +71,7 @@ export async function loadObjects(client: DeviceClient, objects: string[], req: 
     if (typeof loaded !== 'number') return loaded;
     room = reloadRoom(loaded);
   }
-  throw new Error(`${req.name}: the linked size changed at every address; this is a bug, please report it`);
+  throw new P4JitError(`${req.name}: the linked size changed at every address; this is a bug, please report it`);
 }
 
 /** ALLOC `room` bytes, link at that address, upload; when the code does not fit, frees and returns its size. */
@@ -83,7 +84,7 @@ async function linkInto(client: DeviceClient, objects: string[], req: LoadReques
       return link.image.length;
     }
     const entry = findSymbol(link.elf, ENTRY_SYMBOL);
-    if (!entry) throw new Error(`${ENTRY_SYMBOL} is missing from the linked code`);
+    if (!entry) throw new P4JitError(`${ENTRY_SYMBOL} is missing from the linked code`);
     await client.write(addr, link.image, { signal: req.signal });
     return { name: req.name, addr, size: link.image.length, allocSize: room, entry: entry.value, link };
   } catch (e) {

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { P4JitError } from './errors.js';
 
 let cached: string | undefined;
 
@@ -14,7 +15,7 @@ export function packageRoot(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'p4-jit') return (cached = dir);
     const up = dirname(dir);
-    if (up === dir) throw new Error(`cannot find the p4-jit package root above ${here}`);
+    if (up === dir) throw new P4JitError(`cannot find the p4-jit package root above ${here}`);
     dir = up;
   }
 }

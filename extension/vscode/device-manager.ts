@@ -20,6 +20,7 @@ import type { CallResult, LoadedFunction, SessionSettings } from '../session/typ
 import { codeCapsBits, dataCapsBits, readConfig, storePort, type P4JitConfig } from './config.js';
 import { ALWAYS_EMULATOR, askWhereToRun } from './port-picker.js';
 import { resolveToolchainPath } from './toolchain.js';
+import { errorMessage, P4JitError } from '../util/errors.js';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
 
@@ -282,14 +283,14 @@ export class DeviceManager implements vscode.Disposable {
     this.log(`The ${EMULATOR_LABEL} stopped answering: restarting it.`);
     void this.stopEmulator()
       .then(() => this.startEmulator())
-      .catch((e) => this.log(`Restarting the ${EMULATOR_LABEL} failed: ${e instanceof Error ? e.message : String(e)}`));
+      .catch((e) => this.log(`Restarting the ${EMULATOR_LABEL} failed: ${errorMessage(e)}`));
   }
 
   private onEmulatorExit(emu: Emulator): void {
     if (emu !== this.emulator) return;
     this.emulator = undefined;
     this.log(`${EMULATOR_LABEL} exited.`);
-    if (this.emulated && this.client) this.onDeviceLost(this.client, new Error('the emulator exited'));
+    if (this.emulated && this.client) this.onDeviceLost(this.client, new P4JitError('the emulator exited'));
     else this.changed.fire();
   }
 
@@ -302,7 +303,7 @@ export class DeviceManager implements vscode.Disposable {
 
   private fail(e: unknown): void {
     this.state = 'disconnected';
-    this.lastError = e instanceof Error ? e.message : String(e);
+    this.lastError = errorMessage(e);
     this.changed.fire();
   }
 }

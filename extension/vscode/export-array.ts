@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { arrayFile, type ArrayFormat } from '../session/export.js';
 import { callText, formatResultArray } from '../session/format.js';
 import type { CallResult } from '../session/types.js';
+import { P4JitError } from '../util/errors.js';
 
 type Action = { label: string; format: ArrayFormat | 'copy' };
 
@@ -34,7 +35,7 @@ export class ArrayExporter {
     if (!picked) return;
     const kind = picked.result.kinds.arrays[picked.name];
     const values = picked.result.arrays[picked.name];
-    if (!kind || !values) throw new Error(`${picked.result.function} returned no array named ${picked.name}`);
+    if (!kind || !values) throw new P4JitError(`${picked.result.function} returned no array named ${picked.name}`);
     const action = await this.ask('action', () => vscode.window.showQuickPick(ACTIONS, {
       title: `P4-JIT: ${picked.name} of ${picked.result.function} (${values.length} values)`,
       placeHolder: 'Copy or save all values',

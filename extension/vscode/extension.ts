@@ -22,6 +22,7 @@ import { pickPort } from './port-picker.js';
 import { SourceDiagnostics } from './results.js';
 import { Runner } from './runner.js';
 import { DeviceStatusItem } from './status-bar.js';
+import { errorMessage, P4JitError } from '../util/errors.js';
 
 /** Set by the bundle's banner (scripts/bundle.mjs); absent when running from tsc output. */
 declare const __p4jitLoadStart: number | undefined;
@@ -133,7 +134,7 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
       const t0 = performance.now();
       const echo = await session.client.ping(data);
       const ms = performance.now() - t0;
-      if (!echo.equals(data)) throw new Error('the device answered PING with different bytes');
+      if (!echo.equals(data)) throw new P4JitError('the device answered PING with different bytes');
       void vscode.window.showInformationMessage(`P4-JIT: ${dev.emulated ? EMULATOR_LABEL : dev.port} answered in ${ms.toFixed(1)} ms.`);
       return ms;
     })),
@@ -195,7 +196,7 @@ export function activate(context: vscode.ExtensionContext): P4JitApi {
       return await work();
     } catch (e) {
       if (e instanceof vscode.CancellationError) return undefined;
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       log(`Error: ${message}`);
       void vscode.window.showErrorMessage(`P4-JIT: ${message}`);
       return undefined;

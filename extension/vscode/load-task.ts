@@ -14,6 +14,7 @@ import { CompileError } from '../../toolchain/build.js';
 import { readConfig } from './config.js';
 import type { DeviceManager } from './device-manager.js';
 import { parseCompilerOutput, type SourceDiagnostics } from './results.js';
+import { errorMessage, P4JitError } from '../util/errors.js';
 
 export const TASK_TYPE = 'p4jit';
 
@@ -40,12 +41,11 @@ export const RELOAD_STEP_LIMIT_MS = 120_000;
 const TASK_END_GRACE_MS = 10_000;
 
 const crlf = (text: string) => text.replace(/\r?\n/g, '\r\n');
-const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Rejects with `message` when `work` takes longer than `ms` (the work itself goes on). */
 function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new P4JitError(message)), ms)));
   return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 

@@ -15,6 +15,7 @@ import { findFunction, formatSignature, functionAt, parseFunctions, SignatureErr
 import type { DeviceManager } from './device-manager.js';
 import { callHeadline, describeCall, PREVIEW_ITEMS } from '../session/format.js';
 import type { SourceDiagnostics } from './results.js';
+import { errorMessage } from '../util/errors.js';
 
 export interface RunTarget {
   file: string;
@@ -215,7 +216,7 @@ export class Runner {
         });
         return undefined;
       }
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       this.output.appendLine(`Error while ${what}${file ? ` (${basename(file)})` : ''}: ${message}`);
       void vscode.window.showErrorMessage(`P4-JIT: ${message}`);
       return undefined;

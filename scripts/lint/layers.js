@@ -10,7 +10,7 @@ import { dirname, relative, resolve, sep } from 'node:path';
 /** Each layer and the layers it may import, lowest first. */
 export const LAYERS = {
   'extension/util': [],
-  'extension/protocol': [],
+  'extension/protocol': ['extension/util'],
   'extension/device': ['extension/protocol', 'extension/util'],
   toolchain: ['extension/util'],
   'extension/emulator': ['extension/protocol', 'extension/device', 'toolchain', 'extension/util'],
@@ -20,7 +20,7 @@ export const LAYERS = {
   'extension/notebook': ['extension/api', 'extension/session', 'toolchain', 'extension/util', 'webview'], // webview: the plot spec (pure)
   extension: ['extension/api', 'extension/protocol', 'extension/device', 'toolchain', 'extension/session'], // index.ts: the public entry
   'extension/cli': ['extension/protocol', 'extension/device', 'toolchain', 'extension/emulator', 'extension/session', 'extension/connect', 'extension/api', 'extension/util'],
-  webview: ['extension/protocol', 'extension/session'],
+  webview: ['extension/protocol', 'extension/session', 'extension/util'],
   'extension/vscode': ['extension/protocol', 'extension/device', 'toolchain', 'extension/emulator', 'extension/session', 'extension/connect', 'extension/api', 'extension/notebook', 'extension/util', 'webview'],
 };
 

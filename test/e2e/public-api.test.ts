@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 
 import {
-  ArgumentError, CallFaultError, CallOverrunError, CallTimeoutError, CompileError, connect, type Device,
+  ArgumentError, CallFaultError, CallOverrunError, CallTimeoutError, CompileError, connect, type Device, InputError, P4JitError, SignatureError,
 } from '../../extension/index.js';
 import { repoRoot, scratchDir } from '../helpers/paths.js';
 import { BOARD_PORT } from '../helpers/device.js';
@@ -117,5 +117,21 @@ describe('the public API', () => {
     await assert.rejects(dev.assemble(file('typo.S', 'f:\n    mull a0, a0, a0\n')),
       (e: unknown) => e instanceof CompileError && /typo\.S:2: Error: unrecognized opcode `mull/.test(e.diagnostics));
     await caller.free();
+  });
+
+  test('every error P4-JIT throws is a P4JitError, of its own kind: one instanceof tells them from a script\'s own', async () => {
+    const twice = await dev.loadSource('int twice(int x) { return 2 * x; }\n', 'twice');
+    const failures: [string, () => Promise<unknown>, new (...a: never[]) => Error][] = [
+      ['a number that does not parse', () => twice('12abc'), ArgumentError],
+      ['no such function', () => dev.loadSource('int one(void) { return 1; }\n', 'two'), SignatureError],
+      ['C that does not compile', () => dev.loadSource('int bad(void) { return nothing; }\n', 'bad'), CompileError],
+      ['an unknown generator', () => twice.call(['noise_of_mars(4)']), ArgumentError],
+    ];
+    for (const [what, fail, kind] of failures) {
+      await assert.rejects(fail(), (e: unknown) => e instanceof P4JitError && e instanceof kind && e.name === kind.name, what);
+    }
+    const { parseScalar } = await import('../../toolchain/args.js');
+    assert.throws(() => parseScalar('1e99', 'i32', 'int'), (e: unknown) => e instanceof InputError && e instanceof P4JitError);
+    await twice.free();
   });
 });

@@ -3,6 +3,7 @@
  * `application/vnd.p4jit.plot+json` and of the device panel's array plots. Pure (no DOM), so the
  * extension host builds and checks specs with the same code the renderer reads them with.
  */
+import { P4JitError } from '../../extension/util/errors.js';
 
 export const PLOT_MIME = 'application/vnd.p4jit.plot+json';
 
@@ -78,7 +79,7 @@ export function envelopeSeries(name: string, values: readonly number[], maxPoint
   return { name, y, x };
 }
 
-export class PlotSpecError extends Error {
+export class PlotSpecError extends P4JitError {
   override name = 'PlotSpecError';
 }
 
