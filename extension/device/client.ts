@@ -70,6 +70,8 @@ const SEED_MAX_PAYLOAD = 64 * 1024;
 const IDEMPOTENT = new Set<number>([Cmd.Ping, Cmd.Info, Cmd.Features, Cmd.ReadMem, Cmd.WriteMem, Cmd.HeapInfo, Cmd.ListAllocs, Cmd.LastFault, Cmd.AuthChallenge, Cmd.AuthEnd]);
 
 const EMPTY = Buffer.alloc(0);
+/** Requests that leave device memory as it was (every other one may write it, or run code that does). */
+const LEAVES_MEMORY = new Set<number>([Cmd.Ping, Cmd.Info, Cmd.Features, Cmd.ReadMem, Cmd.HeapInfo, Cmd.ListAllocs, Cmd.LastFault, Cmd.AuthChallenge, Cmd.AuthResponse, Cmd.AuthEnd]);
 /** How long close() waits for the device to confirm AUTH_END. */
 const LOGOUT_WAIT_MS = 600;
 
@@ -78,6 +80,11 @@ export class DeviceClient extends EventEmitter {
   private queue: Promise<unknown> = Promise.resolve();
   /** INFO of the device, or null for a device that only speaks the seed's seven commands. */
   info: DeviceInfo | null = null;
+  /**
+   * Counts the requests that may have changed device memory (writes, calls, allocations, raw
+   * requests): bytes read while it had one value are still there while it keeps it.
+   */
+  memoryEpoch = 0;
   readonly timeoutMs: number;
   private readonly callSlackMs: number;
   private readonly retries: number;
@@ -357,6 +364,7 @@ export class DeviceClient extends EventEmitter {
 
   /** Queues a request; check() validates the reply's shape (a ProtocolError when it is wrong). */
   private command(cmd: number, payload: Buffer, opts: RequestOptions, check?: (p: Buffer) => void): Promise<Buffer> {
+    if (!LEAVES_MEMORY.has(cmd)) this.memoryEpoch++;
     const run = async (): Promise<Buffer> => {
       for (let attempt = 0; ; attempt++) {
         if (this.link.closedBy) throw this.link.closedBy;

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 import type { DeviceClient } from '../device/client.js';
@@ -27,6 +27,8 @@ import { ensurePrivateDir } from '../../toolchain/private-dir.js';
 import { loadObjects } from './loader.js';
 import { measureInputs, type ArgumentInput } from '../../toolchain/value-args.js';
 import { arenaBytesFor, marshalArguments, roomProblem, type MarshalledArguments } from './marshal.js';
+import { changedRanges } from './changed-ranges.js';
+import { FileDigests } from './file-digests.js';
 import { describeFault } from './faults.js';
 import { deviceOverrun, gapOverrun } from './overrun.js';
 import { overrunRecord } from '../protocol/payloads.js';
@@ -35,8 +37,6 @@ import { P4JitError } from '../util/errors.js';
 
 export const HISTORY_LIMIT = 50;
 const ARENA_MIN = 4096;
-/** A file hashed within this long of its last modification is read again next time (see fileDigest). */
-const RACY_MS = 2000;
 /** Arenas up to this size are rounded up to a power of two (reused by growing calls); larger ones to 64 KiB. */
 const ARENA_POW2_MAX = 1 << 20;
 
@@ -78,7 +78,7 @@ export interface CallOptions extends RunOptions {
 
 export class JitSession extends EventEmitter {
   private readonly functions = new Map<string, LoadedFunction>();
-  private readonly digests = new Map<string, { mtimeMs: number; ctimeMs: number; size: number; ino: number; digest: string; hashedAt: number }>();
+  private readonly digests = new FileDigests();
   private readonly results: CallResult[] = [];
   private arena: { addr: number; size: number } | null = null;
   private nextId = 1;
@@ -91,6 +91,8 @@ export class JitSession extends EventEmitter {
   private unwatch: () => void = () => undefined;
   /** The bytes uploaded for each function, to recognise it on the device after a reconnect. */
   private readonly images = new Map<string, Buffer>();
+  /** What the last call's read-back found in the arena, still true while the client's memoryEpoch holds. */
+  private readBack: { client: DeviceClient; epoch: number; addr: number; bytes: Buffer } | null = null;
   /** Sources given to load() to link into a file's functions (a notebook's assembly cells), by file. */
   private readonly linkedSources = new Map<string, readonly string[]>();
 
@@ -203,36 +205,8 @@ export class JitSession extends EventEmitter {
   sourceHash(file: string): string {
     const hash = createHash('sha256');
     const files = [resolve(file), ...(this.settings.linkFolderSources ? folderSources(file) : []), ...this.linkedSources.get(resolve(file)) ?? []];
-    for (const f of files) hash.update(f).update('\0').update(this.fileDigest(f));
+    for (const f of files) hash.update(f).update('\0').update(this.digests.of(f));
     return hash.digest('hex');
-  }
-
-  /**
-   * A file's content hash, read again only when its stat changed (a call per input in a batch
-   * does not re-read the source). As git does for "racy" files, a file modified less than
-   * RACY_MS before it was hashed is always read again: a same-size edit within the file system's
-   * timestamp granularity would otherwise look unchanged.
-   */
-  private fileDigest(path: string): string {
-    let st: Stats;
-    try {
-      st = statSync(path);
-    } catch {
-      this.digests.delete(path);
-      return '(unreadable)';
-    }
-    const seen = this.digests.get(path);
-    if (seen && seen.mtimeMs === st.mtimeMs && seen.ctimeMs === st.ctimeMs && seen.size === st.size && seen.ino === st.ino
-      && seen.hashedAt - st.mtimeMs > RACY_MS) return seen.digest;
-    const hashedAt = Date.now();
-    let digest: string;
-    try {
-      digest = createHash('sha256').update(readFileSync(path)).digest('hex');
-    } catch {
-      return '(unreadable)';
-    }
-    this.digests.set(path, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, digest, hashedAt });
-    return digest;
   }
 
   /** True when the function's sources differ from what its loaded code was built from. */
@@ -402,6 +376,17 @@ export class JitSession extends EventEmitter {
     return this.arena.addr;
   }
 
+  /**
+   * Writes the arguments' image, leaving out the pieces the device holds already: those the last
+   * call's read-back found there, with nothing written or run since (an output array passed again
+   * holds what came back, so a loop over blocks moves its input up and its output down, once each).
+   */
+  private async uploadArguments(base: number, image: Buffer, signal?: AbortSignal): Promise<void> {
+    const known = this.readBack?.client === this.client && this.readBack.epoch === this.client.memoryEpoch ? this.readBack : null;
+    this.readBack = null;
+    for (const [from, to] of changedRanges(base, image, known)) await this.client.write(base + from, image.subarray(from, to), { signal });
+  }
+
   private async invoke(fn: LoadedFunction, args: readonly ArgumentInput[], opts: RunOptions, t0: number): Promise<CallResult> {
     await this.checkRoom(fn, args, opts);
     let marshalled: MarshalledArguments = marshalArguments(fn.signature, args, { baseDir: opts.baseDir });
@@ -420,7 +405,7 @@ export class JitSession extends EventEmitter {
         const arena = await this.ensureArena(marshalled.arenaBytes);
         this.progress({ function: fn.name, step: 'upload-arguments', bytes: marshalled.arenaImage.length });
         marshalled = marshalled.place(arena, this.arena!.size); // at the arena's end, against its guard
-        await this.client.write(marshalled.base, marshalled.arenaImage, { signal });
+        await this.uploadArguments(marshalled.base, marshalled.arenaImage, signal);
       }
       try {
         signal?.throwIfAborted();
@@ -432,7 +417,10 @@ export class JitSession extends EventEmitter {
         let overrun: OverrunInfo | null = null;
         if (marshalled.copyBack.length) {
           this.progress({ function: fn.name, step: 'read-back', bytes: marshalled.copyBackBytes });
+          // the epoch before the read: a request queued while it runs (after it) makes the bytes unknown
+          const epoch = this.client.memoryEpoch;
           const span = await this.client.read(marshalled.copyBackStart, marshalled.copyBackBytes);
+          if (this.client.memoryEpoch === epoch) this.readBack = { client: this.client, epoch, addr: marshalled.copyBackStart, bytes: span };
           arrays = marshalled.readBack(span);
           const gap = marshalled.damagedInCopyBack(span)[0];
           if (gap) overrun = gapOverrun(fn.name, gap);

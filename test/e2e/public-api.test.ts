@@ -134,4 +134,44 @@ describe('the public API', () => {
     assert.throws(() => parseScalar('1e99', 'i32', 'int'), (e: unknown) => e instanceof InputError && e instanceof P4JitError);
     await twice.free();
   });
+
+  test('a loop over blocks moves each block\'s input up and its output down once: the output array, passed again, is not sent back', async () => {
+    const client = dev.session.client;
+    const sent: number[] = [];
+    const write = client.write.bind(client);
+    client.write = (addr, data, opts) => { sent.push(data.length); return write(addr, data, opts); };
+    try {
+      // y[i] += g * x[i] reads y: skipping its upload is right only if the device holds exactly y
+      const acc = await dev.load(file('acc.c', 'void acc(const float *x, float *y, int n, float g) { for (int i = 0; i < n; i++) y[i] += g * x[i]; }\n'), 'acc');
+      const n = 16384;
+      const y = new Float32Array(n);
+      const want = new Float32Array(n);
+      const bytesOf = (from: number) => sent.slice(from).reduce((a, b) => a + b, 0);
+      for (let block = 0; block < 4; block++) {
+        const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i / 7 + block));
+        for (let i = 0; i < n; i++) want[i] = Math.fround(want[i] + Math.fround(0.5 * x[i]));
+        const from = sent.length;
+        await acc(x, y, n, 0.5);
+        assert.deepEqual(y, want, `block ${block}: the device's sums`);
+        const bytes = bytesOf(from);
+        if (block === 0) assert.ok(bytes >= 2 * n * 4, `the first call sends x and y (${bytes} bytes)`);
+        else assert.ok(bytes <= n * 4 + 2 * 4096, `block ${block}: only x is sent, and the pieces at its ends (${bytes} bytes)`);
+      }
+      // anything else written or run on the device makes its bytes unknown again: y goes up in full
+      y.fill(1);
+      want.fill(1);
+      const other = await dev.loadSource('int other(void) { return 7; }\n', 'other');
+      await other();
+      const x = new Float32Array(n).fill(2);
+      for (let i = 0; i < n; i++) want[i] = Math.fround(1 + Math.fround(0.5 * 2));
+      const from = sent.length;
+      await acc(x, y, n, 0.5);
+      assert.ok(bytesOf(from) >= 2 * n * 4, 'after another call, x and y are both sent');
+      assert.deepEqual(y, want);
+      await other.free();
+      await acc.free();
+    } finally {
+      client.write = write;
+    }
+  });
 });
