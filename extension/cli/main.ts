@@ -117,7 +117,7 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues, signal?:
     case 'info':
       return async (h) => {
         const info = h.client.info;
-        if (!info) return print(v.json, { seedOnly: true }, `${h.label}: a device that speaks only the seed's seven commands`);
+        if (!info) return print(v.json, { protocolVersion: 1, infoCommand: false }, `${h.label}: a device that speaks only the seven commands of protocol version 1`);
         print(v.json, { ...info, counter: counterKind(info), sealed: h.client.sealed }, [
           `device     ${h.label} (${info.board}), protocol ${info.protocolVersion}`,
           `firmware   ${info.firmwareId}`,
@@ -127,7 +127,7 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues, signal?:
           `limits     ${info.maxAllocs} allocations, ${info.maxAllocBytes || 'no'} byte limit, calls ${info.defaultCallMs} ms (max ${info.maxCallMs} ms)`,
           `last fault ${info.lastFault ? `mcause ${info.lastFault.mcause} at ${hex(info.lastFault.mepc)} (call ${hex(info.lastFault.entry)})` : 'none'}`,
           `link       ${h.client.inSession ? 'SESSION frames (a MAC under this session\'s key, counters)'
-          : h.client.sealed ? 'SEALED frames (CRC-32, sequence numbers)' : "the seed's 16-bit checksum only"}`,
+          : h.client.sealed ? 'SEALED frames (CRC-32, sequence numbers)' : 'the 16-bit checksum of protocol version 1 only'}`,
           `auth       ${!h.client.has(DeviceCap.AuthRequired) ? 'none: the device runs unprotected'
           : h.client.has(DeviceCap.Authenticated) ? 'required; this host is authenticated' : 'required; not authenticated (give the secret for other commands)'}`,
         ].join('\n'));
@@ -188,7 +188,7 @@ export function deviceCommand(cmd: string, pos: string[], v: CliValues, signal?:
 /** free --all: every allocation in the device's table, whoever made it (after an interrupted run, say). */
 function freeAll(v: CliValues): DeviceAction {
   return async (h) => {
-    if (!h.client.has(DeviceCap.ListAllocs)) throw new P4JitError('this device cannot list its allocations (a seed-only firmware): free each address');
+    if (!h.client.has(DeviceCap.ListAllocs)) throw new P4JitError('this device cannot list its allocations (its firmware speaks only protocol version 1): free each address');
     const list = await h.client.listAllocs();
     for (const a of list) await h.client.free(a.addr);
     const bytes = list.reduce((n, a) => n + a.size, 0);

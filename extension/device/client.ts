@@ -63,8 +63,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** Max payload assumed for a device that does not answer INFO (the seed's minimum buffer is 64 KiB). */
-const SEED_MAX_PAYLOAD = 64 * 1024;
+/** Max payload assumed for a device that does not answer INFO (protocol version 1's minimum buffer is 64 KiB). */
+const V1_MAX_PAYLOAD = 64 * 1024;
 
 /** Commands whose repetition leaves the device as one execution would. */
 const IDEMPOTENT = new Set<number>([Cmd.Ping, Cmd.Info, Cmd.Features, Cmd.ReadMem, Cmd.WriteMem, Cmd.HeapInfo, Cmd.ListAllocs, Cmd.LastFault, Cmd.AuthChallenge, Cmd.AuthEnd]);
@@ -142,7 +142,7 @@ export class DeviceClient extends EventEmitter {
   }
 
   get maxPayload(): number {
-    return this.info?.maxPayload ?? SEED_MAX_PAYLOAD;
+    return this.info?.maxPayload ?? V1_MAX_PAYLOAD;
   }
 
   /** Pings until the device answers (a pty is noticed by QEMU only once a second), then reads INFO. */
@@ -444,7 +444,7 @@ export class DeviceClient extends EventEmitter {
   private async exchange(cmd: number, payload: Buffer, opts: RequestOptions, outside = false): Promise<Buffer> {
     const frame = await this.link.roundTrip(cmd, payload, opts.timeoutMs ?? this.timeoutMs, opts.signal, outside);
     if (frame.flags === Flag.Error) {
-      if (frame.payload.length < 4) throw new ProtocolError(`${cmdLabel(cmd)}: error reply without an error code`);
+      if (frame.payload.length < 4) throw new ProtocolError(`${cmdName(cmd)}: error reply without an error code`);
       const code = frame.payload.readUInt32LE(0);
       const detail: number[] = [];
       for (let o = 4; o + 4 <= frame.payload.length; o += 4) detail.push(frame.payload.readUInt32LE(o));
@@ -482,5 +482,3 @@ function exactLength(what: string, n: number): (p: Buffer) => void {
     if (p.length !== n) throw new ProtocolError(`${what} reply has ${p.length} bytes, expected ${n}`);
   };
 }
-
-const cmdLabel = cmdName;

@@ -237,7 +237,6 @@ export class JitSession extends EventEmitter {
     const code = await loadObjects(this.client, built.objects, {
       signal,
       name,
-      sources: [],
       caps: this.settings.codeCaps,
       build: { toolchain: this.toolchain, buildDir: built.buildDir, firmwareElf: this.firmwareElf() },
       sizeHint: old?.size, // a reload: one link instead of two while the code still fits

@@ -16,8 +16,6 @@ export const DEFAULT_CODE_CAPS = MallocCap.EXEC | MallocCap.SPIRAM | MallocCap['
 export interface LoadRequest {
   /** Name used for build products (usually the function name). */
   name: string;
-  /** C, C++ or assembly files; one of them defines __p4jit_entry. */
-  sources: string[];
   build: BuildOptions;
   caps?: number;
   align?: number;
@@ -93,6 +91,7 @@ async function linkInto(client: DeviceClient, objects: string[], req: LoadReques
   }
 }
 
-export async function loadCode(client: DeviceClient, req: LoadRequest): Promise<LoadedCode> {
+/** Compiles `sources` (C, C++ or assembly; one of them defines __p4jit_entry) and loads them. */
+export async function loadCode(client: DeviceClient, req: LoadRequest & { sources: string[] }): Promise<LoadedCode> {
   return loadObjects(client, await compileAll(req.sources, req.build), req);
 }
