@@ -1,7 +1,9 @@
 /**
  * The one connection of the window: which device (board or emulated), its client, the JIT
- * session on it, and the emulator when we started one. Every device operation goes through
- * `exclusive` so a save-triggered reload and a run never interleave their steps.
+ * session on it, and the emulator when we started one. Every operation that changes the device
+ * (load, call, free) goes through `exclusive`, so a save-triggered reload and a run never
+ * interleave their steps; requests that only read (PING, INFO, heap and allocation polls) queue in
+ * the client and may come between those steps, which they cannot disturb.
  *
  * One JIT session lives as long as the window: a lost device (unplugged, reset, emulator gone)
  * is noticed at once through the client's 'disconnect' event, its functions stay listed as stale,
