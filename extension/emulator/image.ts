@@ -24,7 +24,7 @@ export interface FirmwareBuildOptions {
 /** The board name the emulator reports in INFO. */
 export const EMULATOR_BOARD = 'qemu-virt';
 
-export const FIRMWARE_SOURCE_DIRS = ['firmware/emulator', 'firmware/components/p4_jit/core', 'firmware/common'];
+export const FIRMWARE_SOURCE_DIRS = ['firmware/emulator', 'firmware/components/p4_jit/core', 'firmware/heap'];
 
 export function defaultBuildDir(): string {
   const root = packageRoot();

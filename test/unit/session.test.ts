@@ -1,7 +1,7 @@
 /**
  * SESSION frames on the host: the key and MAC as an independent HMAC (Python's hmac) computes
  * them, opened intact, and refused with any byte changed or under another key. The firmware's
- * side of the same frames: firmware/host/test_session.c; both together: test/e2e/session.test.ts.
+ * side of the same frames: firmware/test/test_session.c; both together: test/e2e/session.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -1,7 +1,7 @@
 /*
  * What a board port provides to the portable protocol core.
  * Ports: ESP-IDF (src/port_espidf.c), the emulated ESP32-P4 (firmware/emulator/), and the host
- * build for unit tests and fuzzing (firmware/host/).
+ * build for unit tests and fuzzing (firmware/test/).
  */
 #pragma once
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "fuzz_core.h"
-#include "host_port.h"
+#include "pc_port.h"
 #include "jit_auth.h"
 #include "jit_crc32.h"
 #include "jit_protocol.h"
@@ -48,7 +48,7 @@ static void raw(const void *bytes, size_t n, unsigned advance)
         }
         s_seed[s_len++] = h;
         memcpy(s_seed + s_len, b, take);
-        host_port_clear_output();
+        pc_port_clear_output();
         fuzz_segment(h, b, take);
         s_len += take;
         b += take;
@@ -89,7 +89,7 @@ static const uint8_t *frame(uint8_t cmd, uint8_t flags, const void *payload, uin
     buf[9 + len] = (uint8_t)(sum >> 8);
     raw(buf, 10 + len, 0);
     size_t out_len, at = 0;
-    const uint8_t *out = host_port_output(&out_len), *last = NULL;
+    const uint8_t *out = pc_port_output(&out_len), *last = NULL;
     while (out_len - at >= 10) {
         last = out + at + 8;
         at += 10 + (size_t)get32(out + at + 4);
@@ -272,7 +272,7 @@ static void memory_seeds(void)
 static void exec_seeds(void)
 {
     begin(OPT_PAYLOAD(1));
-    const uint32_t ret[] = {HOST_OP_RET, 0xfffffffe, 0x12345678};
+    const uint32_t ret[] = {PC_OP_RET, 0xfffffffe, 0x12345678};
     uint32_t e = code(ret, 3);
     addr_cmd(JIT_CMD_EXEC, e);
     call(e, 0, 2);
@@ -284,14 +284,14 @@ static void exec_seeds(void)
     finish("exec_call");
 
     begin(OPT_PAYLOAD(1));
-    const uint32_t args[] = {HOST_OP_RET_ARG, 2, HOST_OP_RET_ARG, 9};
+    const uint32_t args[] = {PC_OP_RET_ARG, 2, PC_OP_RET_ARG, 9};
     uint32_t g = code(args, 4);
     call(g, 0, 3);
     call(g + 8, 0, 3);
     finish("call_args");
 
     begin(OPT_PAYLOAD(1));
-    const uint32_t print[] = {HOST_OP_PRINT, 6, 0x6c6c6568, 0x00000a6f, HOST_OP_SLEEP, 20, HOST_OP_RET, 7, 0};
+    const uint32_t print[] = {PC_OP_PRINT, 6, 0x6c6c6568, 0x00000a6f, PC_OP_SLEEP, 20, PC_OP_RET, 7, 0};
     uint32_t p = code(print, 9);
     addr_cmd(JIT_CMD_EXEC, p); /* to the console */
     addr_cmd(JIT_CMD_FEATURES, JIT_FEATURE_OUTPUT);
@@ -300,7 +300,7 @@ static void exec_seeds(void)
     finish("print_sleep");
 
     begin(OPT_PAYLOAD(1));
-    const uint32_t fault[] = {HOST_OP_FAULT, 7, 0x1234, HOST_OP_SPIN, 0xdeadbeef};
+    const uint32_t fault[] = {PC_OP_FAULT, 7, 0x1234, PC_OP_SPIN, 0xdeadbeef};
     uint32_t f = code(fault, 5);
     addr_cmd(JIT_CMD_EXEC, f);
     req(JIT_CMD_LAST_FAULT, NULL, 0);
@@ -315,7 +315,7 @@ static void exec_seeds(void)
 
     begin(OPT_PAYLOAD(1));
     uint32_t buf = alloc(40, JIT_CAP_MALLOC_INTERNAL, 0);
-    const uint32_t over[] = {HOST_OP_FILL, buf - 2, 50, 0xab, HOST_OP_RET, 1, 0};
+    const uint32_t over[] = {PC_OP_FILL, buf - 2, 50, 0xab, PC_OP_RET, 1, 0};
     uint32_t o = code(over, 7);
     addr_cmd(JIT_CMD_EXEC, o);
     call(o, 0, 0);
@@ -391,7 +391,7 @@ static void seal_seeds(void)
     put32(p + 8, 0);
     const uint8_t *r = sealed(JIT_CMD_ALLOC, 3, p, 12);
     uint32_t a = r ? get32(r + 4) : 0;
-    const uint32_t ret[] = {HOST_OP_PRINT, 2, 0x0a4b4f, HOST_OP_RET, 7, 0};
+    const uint32_t ret[] = {PC_OP_PRINT, 2, 0x0a4b4f, PC_OP_RET, 7, 0};
     uint8_t w[4 + sizeof ret];
     put32(w, a);
     memcpy(w + 4, ret, sizeof ret);
@@ -465,7 +465,7 @@ int main(int argc, char **argv)
     seal_seeds();
     auth_seeds();
     parser_seeds();
-    host_port_fini();
+    pc_port_fini();
     printf("gen_corpus: %u seeds in %s\n", s_written, s_dir);
     return 0;
 }

@@ -1,4 +1,4 @@
-/* Tests of EXEC and CALL, run by the host port's interpreter (encoding in host_port.h). */
+/* Tests of EXEC and CALL, run by the host port's interpreter (encoding in pc_port.h). */
 #include <string.h>
 
 #include "test_util.h"
@@ -12,7 +12,7 @@ void op(code_t *c, uint32_t word)
 static void op_print(code_t *c, const char *text)
 {
     uint32_t n = (uint32_t)strlen(text);
-    op(c, HOST_OP_PRINT);
+    op(c, PC_OP_PRINT);
     op(c, n);
     memset(c->b + c->n, 0, (n + 3) & ~3u);
     memcpy(c->b + c->n, text, n);
@@ -30,7 +30,7 @@ uint32_t load(const code_t *c, uint32_t caps)
 static uint32_t load_ret(uint32_t lo, uint32_t hi)
 {
     code_t c = {.n = 0};
-    op(&c, HOST_OP_RET);
+    op(&c, PC_OP_RET);
     op(&c, lo);
     op(&c, hi);
     return load(&c, JIT_CAP_MALLOC_EXEC);
@@ -70,7 +70,7 @@ static void test_exec_returns_int(void)
 static void test_exec_call_not_executable(void)
 {
     code_t c = {.n = 0};
-    op(&c, HOST_OP_RET);
+    op(&c, PC_OP_RET);
     op(&c, 1);
     op(&c, 0);
     /* neither EXEC nor SPIRAM asked for: data, even where it landed in PSRAM */
@@ -90,9 +90,9 @@ static void test_exec_call_not_executable(void)
 static void test_spiram_allocation_runs(void)
 {
     uint32_t a = alloc_ok(64, JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_8BIT, 16);
-    const uint8_t ret[12] = {HOST_OP_RET, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0};
+    const uint8_t ret[12] = {PC_OP_RET, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0};
     write_ok(a, ret, sizeof ret);
-    CHECK_EQ(host_port_sync_log()->exec, true);
+    CHECK_EQ(pc_port_sync_log()->exec, true);
     reply_t r = exec_at(a);
     if (is_ok(r, JIT_CMD_EXEC, 4)) {
         CHECK_EQ(get32(r.payload), 5);
@@ -104,7 +104,7 @@ static void test_exec_fault_reported_and_recorded(void)
     opt_in(JIT_FEATURES_ALL);
     code_t c = {.n = 0};
     op_print(&c, "x"); /* the fault is at the second instruction */
-    op(&c, HOST_OP_FAULT);
+    op(&c, PC_OP_FAULT);
     op(&c, 7);
     op(&c, 0x1234);
     uint32_t a = load(&c, JIT_CAP_MALLOC_EXEC);
@@ -150,7 +150,7 @@ static void test_illegal_and_runaway_instructions(void)
     }
     /* text running past the arena: an access fault, not a read outside it */
     code_t p = {.n = 0};
-    op(&p, HOST_OP_PRINT);
+    op(&p, PC_OP_PRINT);
     op(&p, 0xfffffff0u);
     r = call_at(load(&p, JIT_CAP_MALLOC_EXEC), 0, NULL, 0);
     CHECK_EQ(err_of(r), JIT_ERR_FAULT);
@@ -160,7 +160,7 @@ static void test_exec_timeout_uses_default_limit(void)
 {
     opt_in(JIT_FEATURES_ALL);
     code_t c = {.n = 0};
-    op(&c, HOST_OP_SPIN);
+    op(&c, PC_OP_SPIN);
     uint32_t a = load(&c, JIT_CAP_MALLOC_EXEC);
     uint32_t t0 = jit_port_millis();
     reply_t r = exec_at(a);
@@ -178,7 +178,7 @@ static void test_output_frames_before_reply(void)
     op_print(&c, "hello\n");
     op_print(&c, "");
     op_print(&c, "world");
-    op(&c, HOST_OP_RET);
+    op(&c, PC_OP_RET);
     op(&c, 7);
     op(&c, 0);
     uint32_t a = load(&c, JIT_CAP_MALLOC_EXEC);
@@ -221,7 +221,7 @@ static void test_call_sees_argument_slots(void)
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         for (uint32_t k = 0; k<counts[i]; k += counts[i]> 3 ? 10 : 1) {
             code_t c = {.n = 0};
-            op(&c, HOST_OP_RET_ARG);
+            op(&c, PC_OP_RET_ARG);
             op(&c, k);
             uint32_t a = load(&c, JIT_CAP_MALLOC_EXEC);
             reply_t r = call_at(a, 0, slots, counts[i]);
@@ -233,7 +233,7 @@ static void test_call_sees_argument_slots(void)
     }
     /* slot k beyond the ones sent: the simulated load faults */
     code_t c = {.n = 0};
-    op(&c, HOST_OP_RET_ARG);
+    op(&c, PC_OP_RET_ARG);
     op(&c, 3);
     reply_t r = call_at(load(&c, JIT_CAP_MALLOC_EXEC), 0, slots, 3);
     if (CHECK_EQ(err_of(r), JIT_ERR_FAULT)) {
@@ -254,7 +254,7 @@ static void test_call_argument_limits(void)
 static void test_call_time_limits(void)
 {
     code_t spin = {.n = 0};
-    op(&spin, HOST_OP_SPIN);
+    op(&spin, PC_OP_SPIN);
     uint32_t a = load(&spin, JIT_CAP_MALLOC_EXEC);
     const struct {
         uint32_t asked, ran;
@@ -270,9 +270,9 @@ static void test_call_time_limits(void)
 
     /* a call that sleeps under its limit returns and reports the time it took */
     code_t c = {.n = 0};
-    op(&c, HOST_OP_SLEEP);
+    op(&c, PC_OP_SLEEP);
     op(&c, 250);
-    op(&c, HOST_OP_RET);
+    op(&c, PC_OP_RET);
     op(&c, 5);
     op(&c, 0);
     reply_t r = call_at(load(&c, JIT_CAP_MALLOC_EXEC), 300, NULL, 0);
@@ -288,9 +288,9 @@ static void test_call_time_limits(void)
 static void test_call_time_is_not_a_stall(void)
 {
     code_t c = {.n = 0};
-    op(&c, HOST_OP_SLEEP);
+    op(&c, PC_OP_SLEEP);
     op(&c, 1500);
-    op(&c, HOST_OP_RET);
+    op(&c, PC_OP_RET);
     op(&c, 9);
     op(&c, 0);
     uint32_t a = load(&c, JIT_CAP_MALLOC_EXEC);
@@ -298,9 +298,9 @@ static void test_call_time_is_not_a_stall(void)
     put32(exec, a);
     size_t n = frame_encode(buf, JIT_CMD_EXEC, 0, exec, 4);
     size_t ping = frame_encode(buf + n, JIT_CMD_PING, 0, "ab", 2);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(buf, n + 5); /* the EXEC and the start of a PING */
-    host_port_advance(100);
+    pc_port_advance(100);
     jit_core_tick(&g_core);
     feed(buf + n + 5, ping - 5);
     reply_t f[3];

@@ -140,7 +140,7 @@ static void test_sealed_reserved_bytes_and_short_frame(void)
     }
     frame[n - 2] = (uint8_t)sum;
     frame[n - 1] = (uint8_t)(sum >> 8);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(frame, n);
     reply_t r[2];
     if (CHECK_EQ(captured_frames(r, 2), 1)) {
@@ -180,7 +180,7 @@ static void test_crc_catches_what_the_sum_misses(void)
                 continue;
             }
             tried++;
-            host_port_clear_output();
+            pc_port_clear_output();
             feed(d, n);
             reply_t r[2];
             if (CHECK_EQ(captured_frames(r, 2), 1) && CHECK_EQ(r[0].flags, JIT_FLAG_ERROR) &&
@@ -199,7 +199,7 @@ static void test_sealed_call_output_is_sealed(void)
 {
     fx_setup(NULL);
     opt_in(JIT_FEATURE_OUTPUT);
-    uint32_t code[8] = {HOST_OP_PRINT, 4, 0, HOST_OP_RET, 5, 0};
+    uint32_t code[8] = {PC_OP_PRINT, 4, 0, PC_OP_RET, 5, 0};
     memcpy(&code[2], "hey\n", 4);
     uint32_t addr = alloc_ok(64, JIT_CAP_MALLOC_EXEC, 0);
     write_ok(addr, code, sizeof code);
@@ -208,7 +208,7 @@ static void test_sealed_call_output_is_sealed(void)
     put32(p + 4, 0);
     uint8_t frame[64];
     size_t n = seal_encode(frame, JIT_CMD_CALL, 42, p, 8);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(frame, n);
     reply_t r[4];
     size_t count = captured_frames(r, 4);
@@ -263,7 +263,7 @@ static void test_host_change_drops_auth_and_partial_frame(void)
     }
     uint8_t frame[32];
     frame_encode(frame, JIT_CMD_PING, JIT_FLAG_REQUEST, "abcdefgh", 8);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(frame, 6);
     jit_core_host_changed(&g_core);
     CHECK(nothing_sent());

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host_port.h"
+#include "pc_port.h"
 #include "jit_crc32.h"
 #include "jit_protocol.h"
 
@@ -56,14 +56,14 @@ void fuzz_setup(uint8_t options)
     if (s_table == NULL) {
         s_table = malloc(sizeof *s_table * MAX_ALLOCS);
     }
-    host_port_config_t port = {
-        .psram_base = HOST_PSRAM_BASE,
+    pc_port_config_t port = {
+        .psram_base = PC_PSRAM_BASE,
         .psram_size = 16u * 1024u,
-        .internal_base = HOST_INTERNAL_BASE,
+        .internal_base = PC_INTERNAL_BASE,
         .internal_size = 8u * 1024u,
         .start_ms = options & FUZZ_OPT_CLOCK_WRAP ? 0xffffffffu - 300u : 5000u,
     };
-    host_port_init(&port);
+    pc_port_init(&port);
     jit_core_config_t cfg = {
         .rx_buffer = s_rx[pick],
         .max_payload = fuzz_max_payload[pick],
@@ -79,19 +79,19 @@ void fuzz_setup(uint8_t options)
     };
     jit_core_init(&s_core, &cfg);
     for (int i = 0; i < 2; i++) {
-        s_initial_free[i] = host_port_region(i)->free_bytes;
+        s_initial_free[i] = pc_port_region(i)->free_bytes;
     }
 }
 
 void fuzz_segment(uint8_t header, const uint8_t *bytes, size_t n)
 {
     switch (header >> FUZZ_ADVANCE_SHIFT) {
-    case 1: host_port_advance(1); break;
+    case 1: pc_port_advance(1); break;
     case 2:
-        host_port_advance(FUZZ_INTERBYTE_MS);
+        pc_port_advance(FUZZ_INTERBYTE_MS);
         jit_core_tick(&s_core);
         break;
-    case 3: host_port_advance(FUZZ_INTERBYTE_MS); break;
+    case 3: pc_port_advance(FUZZ_INTERBYTE_MS); break;
     default: break;
     }
     jit_core_feed(&s_core, bytes, n);
@@ -138,7 +138,7 @@ static bool open_command(uint8_t cmd, bool session)
 static int region_of(uint32_t addr)
 {
     for (int i = 0; i < 2; i++) {
-        if (jit_heap_owns(host_port_region(i), addr)) {
+        if (jit_heap_owns(pc_port_region(i), addr)) {
             return i;
         }
     }
@@ -227,7 +227,7 @@ static void check_ok(uint8_t cmd, const uint8_t *p, uint32_t len, uint32_t max_p
 static size_t check_output(void)
 {
     size_t len, at = 0, replies = 0;
-    const uint8_t *b = host_port_output(&len);
+    const uint8_t *b = pc_port_output(&len);
     bool authenticated = !(s_options & FUZZ_OPT_AUTH);
     bool session = false; /* authenticated with a secret: protected requests only in SESSION frames */
     bool output_pending = false;
@@ -318,9 +318,9 @@ static void check_table(void)
         int r = region_of(e->addr);
         INVARIANT(r >= 0);
         /* the heap's block holds the front guard, the bytes and the back guard */
-        INVARIANT(jit_heap_block_size(host_port_region(r), e->addr - e->lead) >=
+        INVARIANT(jit_heap_block_size(pc_port_region(r), e->addr - e->lead) >=
                   e->lead + e->size + s_core.cfg.guard_size);
-        INVARIANT((host_port_region(r)->caps & e->caps) == e->caps);
+        INVARIANT((pc_port_region(r)->caps & e->caps) == e->caps);
         for (uint32_t j = i + 1; j < s_core.cfg.max_allocs; j++) {
             INVARIANT(s_core.cfg.table[j].size == 0 || s_core.cfg.table[j].addr != e->addr);
         }
@@ -329,7 +329,7 @@ static void check_table(void)
     INVARIANT(bytes == s_core.alloc_bytes);
     INVARIANT(s_core.cfg.max_alloc_bytes == 0 || bytes <= s_core.cfg.max_alloc_bytes);
     for (int i = 0; i < 2; i++) {
-        INVARIANT(jit_heap_check(host_port_region(i)) == 0);
+        INVARIANT(jit_heap_check(pc_port_region(i)) == 0);
     }
 }
 
@@ -406,7 +406,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
         at += n;
     }
     /* let a frame left hanging time out, so an oversized one is answered too */
-    host_port_advance(FUZZ_INTERBYTE_MS);
+    pc_port_advance(FUZZ_INTERBYTE_MS);
     jit_core_tick(&s_core);
 
     INVARIANT(check_output() <= frame_starts);
@@ -414,8 +414,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
     jit_core_release_all(&s_core);
     INVARIANT(s_core.alloc_count == 0 && s_core.alloc_bytes == 0);
     for (int i = 0; i < 2; i++) {
-        INVARIANT(host_port_region(i)->free_bytes == s_initial_free[i]);
-        INVARIANT(jit_heap_check(host_port_region(i)) == 0);
+        INVARIANT(pc_port_region(i)->free_bytes == s_initial_free[i]);
+        INVARIANT(jit_heap_check(pc_port_region(i)) == 0);
     }
     free(data);
     return 0;

@@ -14,16 +14,16 @@
 static uint32_t load_fill(uint32_t addr, uint32_t n, uint8_t byte, bool then_fault)
 {
     code_t c = {.n = 0};
-    op(&c, HOST_OP_FILL);
+    op(&c, PC_OP_FILL);
     op(&c, addr);
     op(&c, n);
     op(&c, byte);
     if (then_fault) {
-        op(&c, HOST_OP_FAULT);
+        op(&c, PC_OP_FAULT);
         op(&c, 2);
         op(&c, 0xdead);
     } else {
-        op(&c, HOST_OP_RET);
+        op(&c, PC_OP_RET);
         op(&c, 7);
         op(&c, 0);
     }
@@ -44,8 +44,8 @@ static void check_record(const uint8_t *p, uint32_t addr, uint32_t size, uint32_
 static void check_heap_exact(const uint32_t start[4])
 {
     uint32_t now[4];
-    CHECK_EQ(jit_heap_check(host_port_region(0)), 0);
-    CHECK_EQ(jit_heap_check(host_port_region(1)), 0);
+    CHECK_EQ(jit_heap_check(pc_port_region(0)), 0);
+    CHECK_EQ(jit_heap_check(pc_port_region(1)), 0);
     heap_info(now);
     CHECK_MEM(now, start, 4 * sizeof now[0]);
 }
@@ -111,7 +111,7 @@ static void test_overrun_into_neighbour_names_the_first(void)
     /* the second one's data was overwritten but its table entry and the heap are intact */
     reply_t rd = request(JIT_CMD_LIST_ALLOCS, NULL, 0);
     CHECK(is_ok(rd, JIT_CMD_LIST_ALLOCS, 4 + 3 * 12));
-    CHECK_EQ(jit_heap_check(host_port_region(1)), 0);
+    CHECK_EQ(jit_heap_check(pc_port_region(1)), 0);
 }
 
 static void test_underrun_reported(void)
@@ -198,7 +198,7 @@ static void test_heap_bookkeeping_out_of_reach(void)
     uint32_t code = load_fill(0, 0, 0, false);
     uint32_t a = alloc_ok(100, 0, 0), b = alloc_ok(5000, 0, 0);
     CHECK_EQ(free_addr(a), 0); /* a hole between the code and b */
-    jit_heap_region_t *r = host_port_region(0);
+    jit_heap_region_t *r = pc_port_region(0);
     for (uint32_t i = 0; i < r->nblocks; i++) {
         if (!r->blocks[i].used) {
             memset(r->mem + r->blocks[i].off, 0xab, r->blocks[i].size);

@@ -63,7 +63,7 @@ int t_run_all(const test_case_t *const *groups, const size_t *counts, size_t ngr
             }
         }
     }
-    host_port_fini();
+    pc_port_fini();
     printf("%u passed, %u failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
@@ -85,7 +85,7 @@ fx_options_t fx_defaults(void)
         .interbyte_timeout_ms = 500,
         .guard_size = 32,
         .secret = NULL,
-        .port = host_port_defaults(),
+        .port = pc_port_defaults(),
     };
     return o;
 }
@@ -93,7 +93,7 @@ fx_options_t fx_defaults(void)
 void fx_setup(const fx_options_t *opts)
 {
     fx_options_t o = opts ? *opts : fx_defaults();
-    host_port_init(&o.port);
+    pc_port_init(&o.port);
     /* exact sizes, so AddressSanitizer sees any access past the receive buffer or the table */
     free(s_rx);
     free(s_table);
@@ -156,7 +156,7 @@ size_t frame_encode(uint8_t *out, uint8_t cmd, uint8_t flags, const void *payloa
 size_t captured_frames(reply_t *out, size_t max)
 {
     size_t len, n = 0, at = 0;
-    const uint8_t *b = host_port_output(&len);
+    const uint8_t *b = pc_port_output(&len);
     while (at < len) {
         if (!CHECK(len - at >= 10) || !CHECK(b[at] == JIT_MAGIC0 && b[at + 1] == JIT_MAGIC1) ||
             !CHECK(b[at + 3] == JIT_FLAG_OK || b[at + 3] == JIT_FLAG_ERROR)) {
@@ -189,7 +189,7 @@ void send_request(uint8_t cmd, const void *payload, uint32_t len)
 {
     uint8_t *frame = malloc(10 + (size_t)len);
     size_t n = frame_encode(frame, cmd, JIT_FLAG_REQUEST, payload, len);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(frame, n);
     free(frame);
 }
@@ -205,7 +205,7 @@ reply_t single_reply(void)
 
 reply_t feed_for_reply(uint8_t *frame, size_t n)
 {
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(frame, n);
     free(frame);
     return single_reply();
@@ -243,8 +243,8 @@ bool is_ok(reply_t r, uint8_t cmd, uint32_t len)
 bool nothing_sent(void)
 {
     size_t len;
-    host_port_output(&len);
-    host_port_clear_output();
+    pc_port_output(&len);
+    pc_port_clear_output();
     return len == 0;
 }
 

@@ -1,9 +1,9 @@
 /*
- * jit_port.h for the host build (see host_port.h for the simulated instruction encoding).
+ * jit_port.h for the host build (see pc_port.h for the simulated instruction encoding).
  * Arenas are malloc'd to their exact size so that AddressSanitizer reports any access the core
  * makes outside them.
  */
-#include "host_port.h"
+#include "pc_port.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 
 static struct {
     jit_heap_region_t regions[2];
-    jit_heap_block_t blocks[2][HOST_HEAP_BLOCKS];
+    jit_heap_block_t blocks[2][PC_HEAP_BLOCKS];
     uint8_t *mem[2];
     uint32_t mem_size[2];
     uint32_t now_ms;
@@ -23,7 +23,7 @@ static struct {
     char console[256]; /* the last bytes printed for a host that did not ask for OUTPUT frames */
     size_t console_len;
     uint64_t random_state;
-    host_sync_log_t sync;
+    pc_sync_log_t sync;
     jit_fault_record_t last_fault;
 } s;
 
@@ -31,25 +31,25 @@ static void *xrealloc(void *p, size_t n)
 {
     p = realloc(p, n);
     if (p == NULL) {
-        fprintf(stderr, "host_port: out of memory\n");
+        fprintf(stderr, "pc_port: out of memory\n");
         abort();
     }
     return p;
 }
 
-host_port_config_t host_port_defaults(void)
+pc_port_config_t pc_port_defaults(void)
 {
-    host_port_config_t cfg = {
-        .psram_base = HOST_PSRAM_BASE,
+    pc_port_config_t cfg = {
+        .psram_base = PC_PSRAM_BASE,
         .psram_size = 64u * 1024u,
-        .internal_base = HOST_INTERNAL_BASE,
+        .internal_base = PC_INTERNAL_BASE,
         .internal_size = 16u * 1024u,
         .start_ms = 1000,
     };
     return cfg;
 }
 
-void host_port_init(const host_port_config_t *cfg)
+void pc_port_init(const pc_port_config_t *cfg)
 {
     const uint32_t base[2] = {cfg->psram_base, cfg->internal_base};
     const uint32_t size[2] = {cfg->psram_size, cfg->internal_size};
@@ -61,7 +61,7 @@ void host_port_init(const host_port_config_t *cfg)
             s.mem_size[i] = size[i];
         }
         memset(s.mem[i], 0, size[i]);
-        jit_heap_init(&s.regions[i], base[i], s.mem[i], size[i], caps[i], s.blocks[i], HOST_HEAP_BLOCKS);
+        jit_heap_init(&s.regions[i], base[i], s.mem[i], size[i], caps[i], s.blocks[i], PC_HEAP_BLOCKS);
     }
     s.now_ms = cfg->start_ms;
     s.out_len = 0;
@@ -71,7 +71,7 @@ void host_port_init(const host_port_config_t *cfg)
     memset(&s.last_fault, 0, sizeof s.last_fault);
 }
 
-void host_port_fini(void)
+void pc_port_fini(void)
 {
     for (int i = 0; i < 2; i++) {
         free(s.mem[i]);
@@ -82,28 +82,28 @@ void host_port_fini(void)
     s.out_len = s.out_cap = 0;
 }
 
-void host_port_advance(uint32_t ms)
+void pc_port_advance(uint32_t ms)
 {
     s.now_ms += ms;
 }
 
-void host_port_set_millis(uint32_t ms)
+void pc_port_set_millis(uint32_t ms)
 {
     s.now_ms = ms;
 }
 
-const uint8_t *host_port_output(size_t *len)
+const uint8_t *pc_port_output(size_t *len)
 {
     *len = s.out_len;
     return s.out;
 }
 
-void host_port_clear_output(void)
+void pc_port_clear_output(void)
 {
     s.out_len = 0;
 }
 
-const char *host_port_console(void)
+const char *pc_port_console(void)
 {
     s.console[s.console_len] = '\0';
     return s.console;
@@ -126,12 +126,12 @@ static void console_write(const uint8_t *data, size_t n)
     s.console_len += n;
 }
 
-jit_heap_region_t *host_port_region(int which)
+jit_heap_region_t *pc_port_region(int which)
 {
     return &s.regions[which];
 }
 
-const host_sync_log_t *host_port_sync_log(void)
+const pc_sync_log_t *pc_port_sync_log(void)
 {
     return &s.sync;
 }
@@ -172,13 +172,13 @@ void jit_port_free(uint32_t addr)
     for (int i = 0; i < 2; i++) {
         if (jit_heap_owns(&s.regions[i], addr)) {
             if (jit_heap_free(&s.regions[i], addr) != 0) {
-                fprintf(stderr, "host_port: free of 0x%08x, not a live block\n", (unsigned)addr);
+                fprintf(stderr, "pc_port: free of 0x%08x, not a live block\n", (unsigned)addr);
                 abort(); /* the core only frees what it allocated: anything else is its bug */
             }
             return;
         }
     }
-    fprintf(stderr, "host_port: free of 0x%08x, outside every arena\n", (unsigned)addr);
+    fprintf(stderr, "pc_port: free of 0x%08x, outside every arena\n", (unsigned)addr);
     abort();
 }
 
@@ -199,7 +199,7 @@ void *jit_port_ptr(uint32_t addr)
 {
     uint8_t *p = map_range(addr, 0);
     if (p == NULL) {
-        fprintf(stderr, "host_port: pointer to 0x%08x, outside every arena\n", (unsigned)addr);
+        fprintf(stderr, "pc_port: pointer to 0x%08x, outside every arena\n", (unsigned)addr);
         abort(); /* the core only maps addresses of its table: anything else is its bug */
     }
     return p;
@@ -254,29 +254,26 @@ static void interpret(jit_call_t *call, jit_run_result_t *res, uint32_t t0)
         }
         res->cycles++;
         uint32_t op = rd32(ins);
-        uint32_t operands = op == HOST_OP_RET || op == HOST_OP_FAULT ? 2
-                            : op == HOST_OP_SPIN                     ? 0
-                            : op == HOST_OP_FILL                     ? 3
-                                                                     : 1;
-        if (op >= HOST_OP_RET && op <= HOST_OP_FILL && fetch(pc, 1 + operands) == NULL) {
+        uint32_t operands = op == PC_OP_RET || op == PC_OP_FAULT ? 2 : op == PC_OP_SPIN ? 0 : op == PC_OP_FILL ? 3 : 1;
+        if (op >= PC_OP_RET && op <= PC_OP_FILL && fetch(pc, 1 + operands) == NULL) {
             trap(res, call, 1, (uint32_t)pc, (uint32_t)pc);
             return;
         }
         switch (op) {
-        case HOST_OP_RET:
+        case PC_OP_RET:
             if (call->kind == JIT_CALL_EXEC) {
                 call->ret = (uint64_t)(int64_t)(int32_t)rd32(ins + 4);
             } else {
                 call->ret = rd32(ins + 4) | ((uint64_t)rd32(ins + 8) << 32);
             }
             return;
-        case HOST_OP_FAULT: trap(res, call, rd32(ins + 4), (uint32_t)pc, rd32(ins + 8)); return;
-        case HOST_OP_SPIN:
+        case PC_OP_FAULT: trap(res, call, rd32(ins + 4), (uint32_t)pc, rd32(ins + 8)); return;
+        case PC_OP_SPIN:
             s.now_ms = t0 + call->limit_ms;
             res->status = JIT_RUN_TIMEOUT;
             res->mepc = (uint32_t)pc;
             return;
-        case HOST_OP_PRINT: {
+        case PC_OP_PRINT: {
             uint32_t n = rd32(ins + 4);
             uint64_t padded = ((uint64_t)n + 3) & ~3ull;
             const uint8_t *text = map_range(pc + 8, padded);
@@ -292,7 +289,7 @@ static void interpret(jit_call_t *call, jit_run_result_t *res, uint32_t t0)
             pc += 8 + padded;
             break;
         }
-        case HOST_OP_RET_ARG: {
+        case PC_OP_RET_ARG: {
             uint32_t k = rd32(ins + 4);
             if (call->kind != JIT_CALL_SLOTS || k >= call->nargs) {
                 trap(res, call, 5, (uint32_t)pc, k);
@@ -301,7 +298,7 @@ static void interpret(jit_call_t *call, jit_run_result_t *res, uint32_t t0)
             call->ret = call->args[k];
             return;
         }
-        case HOST_OP_SLEEP: {
+        case PC_OP_SLEEP: {
             uint32_t ms = rd32(ins + 4);
             uint32_t spent = s.now_ms - t0;
             if (ms >= call->limit_ms - spent) {
@@ -314,7 +311,7 @@ static void interpret(jit_call_t *call, jit_run_result_t *res, uint32_t t0)
             pc += 8;
             break;
         }
-        case HOST_OP_FILL: {
+        case PC_OP_FILL: {
             uint64_t addr = rd32(ins + 4), n = rd32(ins + 8);
             for (uint64_t i = 0; i < n; i++) {
                 uint8_t *p = map_range(addr + i, 1);
@@ -347,7 +344,7 @@ void jit_port_board_info(jit_board_info_t *info)
     static const char id[] = "p4-jit host build";
     info->cache_line = 64;
     info->capabilities = JIT_CAP_FAULT_RECOVERY;
-    info->cpu_hz = HOST_CPU_HZ;
+    info->cpu_hz = PC_CPU_HZ;
     info->reset_reason = 1; /* power-on */
     jit_sha256((const uint8_t *)id, sizeof id - 1, info->firmware_id);
     info->last_fault = s.last_fault;

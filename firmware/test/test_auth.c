@@ -221,14 +221,14 @@ static void test_rate_limited_after_three_failures(void)
     uint8_t nonce[32], mac[32] = {0};
     CHECK_EQ(err_of(request(JIT_CMD_AUTH_CHALLENGE, NULL, 0)), JIT_ERR_RATE_LIMITED);
     CHECK_EQ(respond(mac), JIT_ERR_RATE_LIMITED);
-    host_port_advance(999);
+    pc_port_advance(999);
     CHECK_EQ(err_of(request(JIT_CMD_AUTH_CHALLENGE, NULL, 0)), JIT_ERR_RATE_LIMITED);
-    host_port_advance(1);
+    pc_port_advance(1);
     /* a fourth failure doubles the wait */
     fail_once();
-    host_port_advance(1999);
+    pc_port_advance(1999);
     CHECK_EQ(err_of(request(JIT_CMD_AUTH_CHALLENGE, NULL, 0)), JIT_ERR_RATE_LIMITED);
-    host_port_advance(1);
+    pc_port_advance(1);
     if (challenge(nonce)) {
         mac_of(nonce, mac);
         CHECK_EQ(respond(mac), 0);
@@ -244,7 +244,7 @@ static void test_rate_limit_wait_is_capped(void)
         fail_once();
         uint32_t waited = 0;
         while (request(JIT_CMD_AUTH_CHALLENGE, NULL, 0).flags == JIT_FLAG_ERROR) {
-            host_port_advance(250);
+            pc_port_advance(250);
             waited += 250;
         }
         waits[i] = waited;
@@ -265,13 +265,13 @@ static void test_rate_limit_across_clock_wrap(void)
     for (int i = 0; i < 3; i++) {
         fail_once();
     }
-    host_port_advance(999); /* past the wrap */
+    pc_port_advance(999); /* past the wrap */
     CHECK_EQ(err_of(request(JIT_CMD_AUTH_CHALLENGE, NULL, 0)), JIT_ERR_RATE_LIMITED);
-    host_port_advance(1);
+    pc_port_advance(1);
     uint8_t nonce[32];
     CHECK(challenge(nonce));
     fail_once();
-    host_port_advance(0x80000000u + 5000u); /* ~24.9 days without a word */
+    pc_port_advance(0x80000000u + 5000u); /* ~24.9 days without a word */
     CHECK(challenge(nonce));
 }
 

@@ -16,7 +16,7 @@
 
 static bool in_region(uint32_t addr, int which)
 {
-    return jit_heap_owns(host_port_region(which), addr);
+    return jit_heap_owns(pc_port_region(which), addr);
 }
 
 static void test_alloc_picks_region_by_caps(void)
@@ -35,7 +35,7 @@ static void test_alloc_picks_region_by_caps(void)
         }
         /* the heap's block starts at the front guard */
         uint32_t block = a - jit_table_find(&g_core, a, 0)->lead;
-        CHECK_EQ(jit_heap_block_size(host_port_region(cases[i].region), block) >= 100 + 2 * 32, 1);
+        CHECK_EQ(jit_heap_block_size(pc_port_region(cases[i].region), block) >= 100 + 2 * 32, 1);
         CHECK_EQ(free_addr(a), 0);
     }
     const uint32_t impossible[] = {SPIRAM | INTERNAL, SPIRAM | DMA, 1u << 19, 1u << 31, 0xffffffffu};
@@ -61,7 +61,7 @@ static void test_alloc_fail_seed_form(void)
                                    0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x1b, 0x01};
     CHECK_EQ(alloc_fail(1u << 20, SPIRAM, 16), JIT_ERR_ALLOC_FAIL);
     size_t len;
-    const uint8_t *out = host_port_output(&len);
+    const uint8_t *out = pc_port_output(&len);
     CHECK_EQ(len, sizeof want);
     CHECK_MEM(out, want, sizeof want);
     CHECK_EQ(alloc_fail(0xffffffffu, 0, 0), JIT_ERR_ALLOC_FAIL);
@@ -100,8 +100,8 @@ static void test_alloc_alignment(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_EQ(alloc_fail(16, 0, bad[i]), JIT_ERR_BAD_ALIGN);
     }
-    CHECK_EQ(jit_heap_check(host_port_region(0)), 0);
-    CHECK_EQ(jit_heap_check(host_port_region(1)), 0);
+    CHECK_EQ(jit_heap_check(pc_port_region(0)), 0);
+    CHECK_EQ(jit_heap_check(pc_port_region(1)), 0);
 }
 
 static void test_alloc_size_zero(void)
@@ -206,7 +206,7 @@ static void test_write_read_stay_inside_one_allocation(void)
     CHECK_EQ(free_addr(a), 0);
     CHECK_EQ(write_err(a, data, 4), JIT_ERR_NOT_ALLOCATED); /* after FREE */
     CHECK_EQ(err_of(read_mem(a, 4)), JIT_ERR_NOT_ALLOCATED);
-    CHECK_EQ(jit_heap_check(host_port_region(0)), 0);
+    CHECK_EQ(jit_heap_check(pc_port_region(0)), 0);
 }
 
 static void test_read_larger_than_max_payload(void)
@@ -241,8 +241,8 @@ static void test_bounds_near_top_of_address_space(void)
     CHECK_EQ(err_of(read_mem(0xffffffffu, 2)), JIT_ERR_NOT_ALLOCATED);
     CHECK_EQ(err_of(read_mem(a, 0xffffffffu)), JIT_ERR_PAYLOAD_TOO_LARGE);
     CHECK_EQ(free_addr(a), 0);
-    CHECK_EQ(jit_heap_check(host_port_region(1)), 0);
-    CHECK_EQ(host_port_region(1)->free_bytes, 0x10000u);
+    CHECK_EQ(jit_heap_check(pc_port_region(1)), 0);
+    CHECK_EQ(pc_port_region(1)->free_bytes, 0x10000u);
 }
 
 /* The table lookup itself, with lengths no frame can carry. */
@@ -329,7 +329,7 @@ static void test_info_layout(void)
     CHECK_EQ(get32(p + 8), 64);
     CHECK_EQ(get32(p + 12), JIT_CAP_CALL | JIT_CAP_LIST_ALLOCS | JIT_CAP_OUTPUT | JIT_CAP_FAULT_RECOVERY |
                                 JIT_CAP_AUTHENTICATED | JIT_CAP_SEALED | JIT_CAP_FEATURES | JIT_CAP_SESSION);
-    CHECK_EQ(get32(p + 16), HOST_CPU_HZ);
+    CHECK_EQ(get32(p + 16), PC_CPU_HZ);
     CHECK_EQ(get32(p + 20), 1);
     CHECK_EQ(get32(p + 24), 5);
     CHECK_EQ(get32(p + 28), 12345);
@@ -373,7 +373,7 @@ static void test_bad_length_every_command(void)
 static void test_write_syncs_caches(void)
 {
     uint32_t code = alloc_ok(64, EXEC, 0), data = alloc_ok(64, INTERNAL | BIT8, 0);
-    const host_sync_log_t *log = host_port_sync_log();
+    const pc_sync_log_t *log = pc_port_sync_log();
     uint32_t before = log->count; /* the guards ALLOC wrote were synced too */
     write_ok(code + 8, "abcd", 4);
     CHECK_EQ(log->count, before + 1);

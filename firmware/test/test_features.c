@@ -12,19 +12,19 @@ typedef enum { END_RET, END_FAULT, END_SPIN } end_t;
 
 static uint32_t load_printer(end_t end)
 {
-    uint32_t code[8] = {HOST_OP_PRINT, 4, 0};
+    uint32_t code[8] = {PC_OP_PRINT, 4, 0};
     memcpy(&code[2], "hi!\n", 4);
     uint32_t n = 3;
     if (end == END_RET) {
-        code[n++] = HOST_OP_RET;
+        code[n++] = PC_OP_RET;
         code[n++] = 7;
         code[n++] = 0;
     } else if (end == END_FAULT) {
-        code[n++] = HOST_OP_FAULT;
+        code[n++] = PC_OP_FAULT;
         code[n++] = 5;
         code[n++] = 0x99;
     } else {
-        code[n++] = HOST_OP_SPIN;
+        code[n++] = PC_OP_SPIN;
     }
     uint32_t addr = alloc_ok(64, JIT_CAP_MALLOC_SPIRAM | JIT_CAP_MALLOC_8BIT, 16);
     write_ok(addr, code, 4 * n);
@@ -49,7 +49,7 @@ static void test_seed_host_print_goes_to_console(void)
     if (is_ok(r, JIT_CMD_EXEC, 4)) {
         CHECK_EQ(get32(r.payload), 7);
     }
-    CHECK(strcmp(host_port_console(), "hi!\n") == 0);
+    CHECK(strcmp(pc_port_console(), "hi!\n") == 0);
     /* CALL too: OUTPUT frames only for a host that asked */
     uint8_t p[8] = {0};
     put32(p, a);
@@ -58,7 +58,7 @@ static void test_seed_host_print_goes_to_console(void)
     if (CHECK_EQ(captured_frames(f, 3), 1)) {
         CHECK(is_ok(f[0], JIT_CMD_CALL, JIT_CALL_REPLY_SIZE));
     }
-    CHECK(strcmp(host_port_console(), "hi!\nhi!\n") == 0);
+    CHECK(strcmp(pc_port_console(), "hi!\nhi!\n") == 0);
 }
 
 static void test_seed_host_fault_is_one_code(void)
@@ -70,14 +70,14 @@ static void test_seed_host_fault_is_one_code(void)
     frame_encode(req, JIT_CMD_EXEC, JIT_FLAG_REQUEST, p, 4);
     uint8_t code[4] = {JIT_ERR_FAULT, 0, 0, 0};
     frame_encode(want, JIT_CMD_EXEC, JIT_FLAG_ERROR, code, 4); /* a5 5a 30 02 04 00 00 00 08 00 00 00 sum */
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(req, sizeof req);
     size_t n;
-    const uint8_t *out = host_port_output(&n);
+    const uint8_t *out = pc_port_output(&n);
     if (CHECK_EQ(n, sizeof want)) {
         CHECK_MEM(out, want, sizeof want);
     }
-    CHECK(strcmp(host_port_console(), "hi!\n") == 0);
+    CHECK(strcmp(pc_port_console(), "hi!\n") == 0);
     /* the details, on request */
     reply_t r = request(JIT_CMD_LAST_FAULT, NULL, 0);
     if (is_ok(r, JIT_CMD_LAST_FAULT, JIT_LAST_FAULT_SIZE)) {

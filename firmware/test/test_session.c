@@ -122,7 +122,7 @@ static void test_session_refuses_forgery_and_replay(void)
     }
     uint8_t frame[64], wrong_key[32] = {0};
     size_t n = session_encode(frame, wrong_key, JIT_CMD_LIST_ALLOCS, 100, NULL, 0);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(frame, n);
     reply_t r[2];
     if (CHECK_EQ(captured_frames(r, 2), 1)) {
@@ -131,10 +131,10 @@ static void test_session_refuses_forgery_and_replay(void)
     }
     /* a recorded frame played again: its counter is spent */
     n = session_encode(frame, g_core.session_key, JIT_CMD_HEAP_INFO, 5, NULL, 0);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(frame, n);
     CHECK_EQ(captured_frames(r, 2), 1);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(frame, n);
     if (CHECK_EQ(captured_frames(r, 2), 1)) {
         CHECK_EQ(err_of(r[0]), JIT_ERR_NOT_AUTHENTICATED);
@@ -145,7 +145,7 @@ static void test_session_refuses_forgery_and_replay(void)
     frame[8] ^= 1;
     frame[9] = (uint8_t)(frame[9] - 1 + 2 * (frame[8] & 1));
     feed(frame, 0);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(frame, n);
     if (CHECK_EQ(captured_frames(r, 2), 1)) {
         CHECK_EQ(err_of(r[0]), JIT_ERR_CHECKSUM);

@@ -21,9 +21,9 @@ static const uint8_t PING_OK[] = {0xa5, 0x5a, 0x01, 0x01, 0x04, 0x00, 0x00, 0x00
 static bool answered_ping(void)
 {
     size_t len;
-    const uint8_t *out = host_port_output(&len);
+    const uint8_t *out = pc_port_output(&len);
     bool ok = CHECK_EQ(len, sizeof PING_OK) && CHECK_MEM(out, PING_OK, sizeof PING_OK);
-    host_port_clear_output();
+    pc_port_clear_output();
     return ok;
 }
 
@@ -57,7 +57,7 @@ static void test_unknown_command_example(void)
     reply_t r = request(0x77, NULL, 0);
     CHECK_EQ(err_of(r), JIT_ERR_UNKNOWN_CMD);
     size_t len;
-    const uint8_t *out = host_port_output(&len);
+    const uint8_t *out = pc_port_output(&len);
     CHECK_EQ(len, sizeof want);
     CHECK_MEM(out, want, sizeof want);
     /* any payload length: still unknown */
@@ -73,17 +73,17 @@ static void test_checksum_error_then_ping(void)
     bad[13] ^= 0x01;
     feed(bad, sizeof bad);
     size_t len;
-    const uint8_t *out = host_port_output(&len);
+    const uint8_t *out = pc_port_output(&len);
     CHECK_EQ(len, sizeof want);
     CHECK_MEM(out, want, sizeof want);
-    host_port_clear_output();
+    pc_port_clear_output();
     bad[13] ^= 0x01;
     bad[9] ^= 0x10; /* payload corrupted instead */
     feed(bad, sizeof bad);
     reply_t r[2];
     CHECK_EQ(captured_frames(r, 2), 1);
     CHECK_EQ(err_of(r[0]), JIT_ERR_CHECKSUM);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(PING_REQ, sizeof PING_REQ);
     answered_ping();
 }
@@ -144,11 +144,11 @@ static void test_frame_split_every_way(void)
             }
         }
         size_t len;
-        const uint8_t *out = host_port_output(&len);
+        const uint8_t *out = pc_port_output(&len);
         if (len != sizeof PING_OK || memcmp(out, PING_OK, len) != 0) {
             bad++;
         }
-        host_port_clear_output();
+        pc_port_clear_output();
     }
     CHECK_EQ(bad, 0);
 }
@@ -166,7 +166,7 @@ static void test_write_frame_split_at_two_points(void)
     unsigned bad = 0;
     for (size_t a = 1; a < n; a++) {
         for (size_t b = a; b < n; b++) {
-            host_port_clear_output();
+            pc_port_clear_output();
             feed(frame, a);
             feed(frame + a, b - a);
             feed(frame + b, n - b);
@@ -204,7 +204,7 @@ static void test_oversized_drained_then_answered(void)
     CHECK_EQ(r[0].cmd, JIT_CMD_WRITE_MEM);
     CHECK_EQ(err_of(r[0]), JIT_ERR_PAYLOAD_TOO_LARGE);
     CHECK_EQ(r[0].len, 4);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(PING_REQ, sizeof PING_REQ);
     answered_ping();
 }
@@ -216,16 +216,16 @@ static void test_oversized_stall_answered_by_tick(void)
     memset(some, 0x11, sizeof some);
     feed(h, sizeof h);
     feed(some, sizeof some);
-    host_port_advance(499);
+    pc_port_advance(499);
     jit_core_tick(&g_core);
     CHECK(nothing_sent());
-    host_port_advance(1);
+    pc_port_advance(1);
     jit_core_tick(&g_core);
     reply_t r[2];
     CHECK_EQ(captured_frames(r, 2), 1);
     CHECK_EQ(r[0].cmd, JIT_CMD_PING);
     CHECK_EQ(err_of(r[0]), JIT_ERR_PAYLOAD_TOO_LARGE);
-    host_port_clear_output();
+    pc_port_clear_output();
     feed(PING_REQ, sizeof PING_REQ);
     answered_ping();
 }
@@ -235,7 +235,7 @@ static void test_oversized_stall_answered_by_next_feed(void)
     uint8_t h[8];
     oversized_header(h, 0x21, 0, 1u << 20);
     feed(h, sizeof h);
-    host_port_advance(500);
+    pc_port_advance(500);
     feed(PING_REQ, sizeof PING_REQ); /* no tick in between */
     reply_t r[3];
     CHECK_EQ(captured_frames(r, 3), 2);
@@ -248,16 +248,16 @@ static void test_cut_short_abandoned(void)
 {
     for (size_t cut = 1; cut < sizeof PING_REQ; cut++) {
         feed(PING_REQ, cut);
-        host_port_advance(499);
+        pc_port_advance(499);
         jit_core_tick(&g_core);
-        host_port_advance(1);
+        pc_port_advance(1);
         jit_core_tick(&g_core);
         CHECK(nothing_sent()); /* silently */
         feed(PING_REQ, sizeof PING_REQ);
         answered_ping();
         /* the same without a tick: the next feed notices the stall */
         feed(PING_REQ, cut);
-        host_port_advance(500);
+        pc_port_advance(500);
         feed(PING_REQ, sizeof PING_REQ);
         answered_ping();
     }
@@ -267,7 +267,7 @@ static void test_slow_frame_within_timeout_completes(void)
 {
     for (size_t i = 0; i < sizeof PING_REQ; i++) {
         feed(PING_REQ + i, 1);
-        host_port_advance(499);
+        pc_port_advance(499);
         jit_core_tick(&g_core);
     }
     answered_ping();
@@ -279,7 +279,7 @@ static void test_interbyte_timeout_zero_never_expires(void)
     o.interbyte_timeout_ms = 0;
     fx_setup(&o);
     feed(PING_REQ, 5);
-    host_port_advance(100000);
+    pc_port_advance(100000);
     jit_core_tick(&g_core);
     feed(PING_REQ + 5, sizeof PING_REQ - 5);
     answered_ping();
@@ -291,12 +291,12 @@ static void test_clock_wrap(void)
     o.port.start_ms = 0xffffff00u;
     fx_setup(&o);
     feed(PING_REQ, 5);
-    host_port_advance(0x1f0); /* across the wrap, under the timeout */
+    pc_port_advance(0x1f0); /* across the wrap, under the timeout */
     jit_core_tick(&g_core);
     feed(PING_REQ + 5, sizeof PING_REQ - 5);
     answered_ping();
     feed(PING_REQ, 5);
-    host_port_advance(500);
+    pc_port_advance(500);
     jit_core_tick(&g_core);
     feed(PING_REQ, sizeof PING_REQ);
     answered_ping();

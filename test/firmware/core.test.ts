@@ -1,7 +1,7 @@
 /**
- * The portable protocol core built for the host (firmware/host/): its C unit tests, plain and under
+ * The portable protocol core built for the PC (firmware/test/): its C unit tests, plain and under
  * AddressSanitizer + UBSan, and a bounded libFuzzer run from the seed corpus. The long fuzz run
- * is separate (make -C firmware/host fuzz-smoke FUZZ_SECONDS=...).
+ * is separate (make -C firmware/test fuzz-smoke FUZZ_SECONDS=...).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { execa } from 'execa';
 
 import { repoRoot } from '../helpers/paths.js';
 
-const hostDir = join(repoRoot, 'firmware', 'host');
+const hostDir = join(repoRoot, 'firmware', 'test');
 const fuzzSeconds = Number(process.env.P4JIT_HOST_FUZZ_SECONDS ?? 20);
 
 const tail = (text: string, lines = 40) => text.split('\n').slice(-lines).join('\n');

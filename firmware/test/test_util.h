@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "host_port.h"
+#include "pc_port.h"
 #include "jit_core.h"
 #include "jit_protocol.h"
 
@@ -43,7 +43,7 @@ typedef struct {
     uint32_t interbyte_timeout_ms;
     uint32_t guard_size; /* 0: no guards */
     const char *secret;  /* NULL: authentication off */
-    host_port_config_t port;
+    pc_port_config_t port;
 } fx_options_t;
 
 extern jit_core_t g_core;
