@@ -60,8 +60,8 @@ export default tseslint.config(
     files: ['extension/**/*.ts', 'toolchain/**/*.ts', 'webview/**/*.ts'],
     rules: {
       'no-restricted-syntax': ['error', {
-        selector: "NewExpression[callee.name='Error'], CallExpression[callee.name='Error'], ClassDeclaration[superClass.name='Error']",
-        message: 'throw a P4JitError (extension/util/errors.ts) or one of its kinds, not a bare Error',
+        selector: "NewExpression[callee.name=/^(Range|Type)?Error$/], CallExpression[callee.name=/^(Range|Type)?Error$/], ClassDeclaration[superClass.name='Error']",
+        message: 'throw a P4JitError (extension/util/errors.ts) or one of its kinds, not a bare Error, RangeError or TypeError',
       }],
     },
   },

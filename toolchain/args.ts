@@ -64,7 +64,7 @@ export function encodeScalar(kind: ScalarKind, value: JsValue): Buffer {
     default: {
       const v = BigInt(value);
       const { min, max } = KINDS[kind];
-      if (v < min! || v > max!) throw new RangeError(`${v} is out of range for ${KINDS[kind].name}`);
+      if (v < min! || v > max!) throw new InputError(`${v} is out of range for ${KINDS[kind].name}`);
       // Signed kinds are sign-extended, unsigned and pointers zero-extended.
       if (KINDS[kind].signed) slot.writeBigInt64LE(v, 0);
       else slot.writeBigUInt64LE(v, 0);

@@ -17,6 +17,7 @@ import { defaultSettings } from '../session/defaults.js';
 import { JitSession } from '../session/jit-session.js';
 import type { AllocationView, CallResult, LoadedFunction, SessionSettings } from '../session/types.js';
 import { CallFaultError, CallOverrunError, CallTimeoutError } from './errors.js';
+import { InputError } from '../../toolchain/errors.js';
 
 export interface ConnectOptions {
   /** A board's serial port (e.g. /dev/ttyACM0). Default: a connected board, else the emulator. */
@@ -107,7 +108,7 @@ export class DeviceBuffer implements DeviceAddress {
   }
 
   async write(data: TypedArray | Buffer, offset = 0): Promise<void> {
-    if (offset < 0 || offset + data.byteLength > this.size) throw new RangeError(`${data.byteLength} bytes at offset ${offset} do not fit a buffer of ${this.size}`);
+    if (offset < 0 || offset + data.byteLength > this.size) throw new InputError(`${data.byteLength} bytes at offset ${offset} do not fit a buffer of ${this.size}`);
     await this.device.session.client.write(this.address + offset, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
 
@@ -193,7 +194,7 @@ export class Device {
 
   /** Writes source text to a file of this user's own (a cell's code) and answers its path. */
   sourceFile(source: string, fileName: string): string {
-    if (!/^[\w.+-]+$/.test(fileName)) throw new RangeError(`'${fileName}' is not a plain file name (letters, digits, . _ + - only)`);
+    if (!/^[\w.+-]+$/.test(fileName)) throw new InputError(`'${fileName}' is not a plain file name (letters, digits, . _ + - only)`);
     const file = join(ensurePrivateDir(join(this.session.settings.buildRoot, '..', 'sources')), fileName);
     writeFileSync(file, source);
     return file;
@@ -202,7 +203,7 @@ export class Device {
   /** Copies `data` to new device memory (or allocates `bytes` zeroed when given a size). */
   async buffer(data: TypedArray | number): Promise<DeviceBuffer> {
     const size = typeof data === 'number' ? data : data.byteLength;
-    if (!Number.isInteger(size) || size <= 0) throw new RangeError(`a device buffer needs a positive whole number of bytes, not ${size}`);
+    if (!Number.isInteger(size) || size <= 0) throw new InputError(`a device buffer needs a positive whole number of bytes, not ${size}`);
     const address = await this.session.client.alloc(size, this.session.settings.dataCaps, 16);
     const buffer = new DeviceBuffer(this, address, size);
     this.ownBuffers.add(buffer);

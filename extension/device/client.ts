@@ -25,6 +25,7 @@ import {
 import { DeviceError, DeviceRestartedError, DeviceUnresponsiveError, DisconnectedError, ProtocolError, TimeoutError } from './errors.js';
 import { Link, sleep, type LinkStats } from './link.js';
 import { SerialTransport, type Transport } from './transport.js';
+import { P4JitError } from '../util/errors.js';
 
 export interface ClientOptions {
   /** Timeout of ordinary commands (ms). Keep it above the device's inter-byte timeout (500 ms). */
@@ -270,7 +271,7 @@ export class DeviceClient extends EventEmitter {
   /** CALL: entry(args, ret) with 8-byte argument slots; one round trip. */
   async call(entry: number, slots: Buffer, opts: RequestOptions & { timeLimitMs?: number } = {}): Promise<CallReply> {
     if (!this.has(DeviceCap.Call)) throw new ProtocolError('this device firmware has no CALL command: update the firmware');
-    if (slots.length % 8 !== 0) throw new RangeError('argument slots must be a multiple of 8 bytes');
+    if (slots.length % 8 !== 0) throw new P4JitError('argument slots must be a multiple of 8 bytes');
     const limit = opts.timeLimitMs ?? 0;
     const effective = limit || (this.info?.defaultCallMs ?? 2000);
     const payload = Buffer.concat([u32s(entry, limit), slots]);

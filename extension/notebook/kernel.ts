@@ -214,7 +214,7 @@ export class NotebookKernel {
         return async (...args: unknown[]) => {
           const device = await this.useDevice();
           const member = device[prop];
-          if (typeof member !== 'function') throw new TypeError(`p4.${String(prop)} is not a method`);
+          if (typeof member !== 'function') throw new P4JitError(`p4.${String(prop)} is not a method`);
           return (member as (...a: unknown[]) => unknown).apply(device, args);
         };
       },

@@ -3,6 +3,7 @@
  * the notebook renderer draws). Pure: a Node test builds the same specs.
  */
 import { parsePlotSpec, type PlotSeries, type PlotSpec } from '../../webview/plot/spec.js';
+import { InputError } from '../../toolchain/errors.js';
 
 type Numbers = ArrayLike<number | bigint>;
 
@@ -24,7 +25,7 @@ export interface ImageOptions {
 
 const list = (values: Numbers, what: string): number[] => {
   if (values == null || typeof values !== 'object' || typeof values.length !== 'number') {
-    throw new TypeError(`${what}: expected an array or typed array of numbers, got ${values === null ? 'null' : typeof values}`);
+    throw new InputError(`${what}: expected an array or typed array of numbers, got ${values === null ? 'null' : typeof values}`);
   }
   return Array.from(values, Number);
 };
@@ -57,7 +58,7 @@ export function imageGrid(images: Numbers[] | Numbers, options: ImageOptions): P
     // one flat array of many images, as a data set is often stored
     const flat = list(images, 'images');
     const each = width * height;
-    if (!(each > 0) || flat.length % each !== 0) throw new TypeError(`images: ${flat.length} values are not a whole number of ${width}×${height} images`);
+    if (!(each > 0) || flat.length % each !== 0) throw new InputError(`images: ${flat.length} values are not a whole number of ${width}×${height} images`);
     all = Array.from({ length: flat.length / each }, (_, i) => flat.slice(i * each, (i + 1) * each));
   } else {
     all = Array.from(images, (img, i) => list(img, `image ${i}`));
@@ -74,7 +75,7 @@ function seriesOf(data: Numbers | Record<string, Numbers> | PlotSeries[], x?: Nu
   if (isNumbers(data)) return [{ name: 'y', y: list(data, 'y'), x: xs }];
   if (Array.isArray(data)) return data.map((s, i) => ({ name: s.name ?? `series ${i + 1}`, y: list(s.y, s.name ?? `series ${i + 1}`), x: s.x ? list(s.x, `${s.name}.x`) : xs }));
   if (data && typeof data === 'object') return Object.entries(data).map(([name, y]) => ({ name, y: list(y, name), x: xs }));
-  throw new TypeError(`plot: expected an array, typed array or { name: array } object, got ${data === null ? 'null' : typeof data}`);
+  throw new InputError(`plot: expected an array, typed array or { name: array } object, got ${data === null ? 'null' : typeof data}`);
 }
 
 function labels(options: PlotOptions): Pick<PlotOptions, 'title' | 'xLabel' | 'yLabel'> {

@@ -130,6 +130,7 @@ describe('the public API', () => {
     for (const [what, fail, kind] of failures) {
       await assert.rejects(fail(), (e: unknown) => e instanceof P4JitError && e instanceof kind && e.name === kind.name, what);
     }
+    await assert.rejects(dev.buffer(0), (e: unknown) => e instanceof InputError && e instanceof P4JitError && /positive whole number of bytes/.test((e as Error).message));
     const { parseScalar } = await import('../../toolchain/args.js');
     assert.throws(() => parseScalar('1e99', 'i32', 'int'), (e: unknown) => e instanceof InputError && e instanceof P4JitError);
     await twice.free();
