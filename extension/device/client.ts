@@ -85,7 +85,11 @@ export class DeviceClient extends EventEmitter {
    * Counts the requests that may have changed device memory (writes, calls, allocations, raw
    * requests): bytes read while it had one value are still there while it keeps it.
    */
-  memoryEpoch = 0;
+  get memoryEpoch(): number {
+    return this.memoryChanges;
+  }
+
+  private memoryChanges = 0;
   readonly timeoutMs: number;
   private readonly callSlackMs: number;
   private readonly retries: number;
@@ -365,7 +369,7 @@ export class DeviceClient extends EventEmitter {
 
   /** Queues a request; check() validates the reply's shape (a ProtocolError when it is wrong). */
   private command(cmd: number, payload: Buffer, opts: RequestOptions, check?: (p: Buffer) => void): Promise<Buffer> {
-    if (!LEAVES_MEMORY.has(cmd)) this.memoryEpoch++;
+    if (!LEAVES_MEMORY.has(cmd)) this.memoryChanges++;
     const run = async (): Promise<Buffer> => {
       for (let attempt = 0; ; attempt++) {
         if (this.link.closedBy) throw this.link.closedBy;

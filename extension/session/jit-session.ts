@@ -204,7 +204,8 @@ export class JitSession extends EventEmitter {
    */
   sourceHash(file: string): string {
     const hash = createHash('sha256');
-    const files = [resolve(file), ...(this.settings.linkFolderSources ? folderSources(file) : []), ...this.linkedSources.get(resolve(file)) ?? []];
+    const path = resolve(file);
+    const files = [path, ...(this.settings.linkFolderSources ? folderSources(file) : []), ...this.linkedSources.get(path) ?? []];
     for (const f of files) hash.update(f).update('\0').update(this.digests.of(f));
     return hash.digest('hex');
   }

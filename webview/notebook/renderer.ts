@@ -8,6 +8,7 @@ import type { ActivationFunction, OutputItem } from 'vscode-notebook-renderer';
 
 import { renderPlot, type RenderedPlot } from '../plot/render.js';
 import { parsePlotSpec } from '../plot/spec.js';
+import { errorMessage } from '../../extension/util/errors.js';
 import styles from '../plot/plot.css';
 
 const STYLE_ID = 'p4jit-plot-styles';
@@ -25,7 +26,7 @@ export const activate: ActivationFunction = () => {
         // a malformed output shows its reason where the plot would be
         const message = document.createElement('pre');
         message.className = 'p4jit-plot-error';
-        message.textContent = error instanceof Error ? error.message : String(error);
+        message.textContent = errorMessage(error);
         element.append(message);
       }
     },
