@@ -7,7 +7,7 @@
  */
 import { ArgumentError, checkCount, checkDeclaredLength, elementAlignment, encodeScalar, measureArgument, parseArgument,
   type Argument, type ArgumentOptions, type ArgumentSize, type JsValue } from './args.js';
-import { KINDS, type ElementKind } from './ctypes.js';
+import { KINDS, type ElementKind, type ScalarKind } from './ctypes.js';
 import { parseScalar } from './number-text.js';
 import type { Param } from './signature.js';
 import { InputError } from './errors.js';
@@ -40,6 +40,10 @@ function isDeviceAddress(v: unknown): v is DeviceAddress {
   return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !Array.isArray(v) && typeof (v as DeviceAddress).address === 'number';
 }
 
+/** The integer kinds whose values JavaScript numbers hold exactly, with their ranges. */
+const SMALL_INT_RANGE: Partial<Record<ScalarKind, [number, number]>> = Object.fromEntries(
+  (['i8', 'u8', 'i16', 'u16', 'i32', 'u32'] as const).map((k) => [k, [Number(KINDS[k].min), Number(KINDS[k].max)]]));
+
 /** `value` for parameter `param`, checked as strictly as its text would be. */
 export function valueArgument(value: ArgumentInput, param: Param, opts: ArgumentOptions = {}): Argument {
   if (typeof value === 'string') return parseArgument(value, param, opts);
@@ -51,6 +55,12 @@ export function valueArgument(value: ArgumentInput, param: Param, opts: Argument
         throw new InputError(`expected a number for ${t.text}, got ${describe(value)}`);
       }
       if (typeof value === 'boolean' && t.kind !== 'bool') throw new InputError(`expected a number for ${t.text}, got ${value}`);
+      const range = SMALL_INT_RANGE[t.kind];
+      if (range && Number.isInteger(value) && (value as number) >= range[0] && (value as number) <= range[1]) {
+        // an integer in range is its own value (a call per input skips the text parser); -0 is 0
+        const v = (value as number) + 0;
+        return { kind: 'scalar', param, type: t.kind, value: v, slot: encodeScalar(t.kind, v) };
+      }
       // through the text parser: one place decides ranges, integer-ness and float32 rounding
       const v = parseScalar(typeof value === 'number' && Number.isNaN(value) ? 'nan' : String(value), t.kind, t.text);
       return { kind: 'scalar', param, type: t.kind, value: v, slot: encodeScalar(t.kind, v) };
@@ -125,6 +135,8 @@ export function measureInputs(inputs: readonly ArgumentInput[], sig: { name: str
   return inputs.map((input, i) => {
     const param = sig.params[i];
     if (typeof input === 'string') return measureArgument(input, param, opts);
+    // a scalar's value is checked when the call builds it, before anything is sent
+    if (param.type.kind !== 'ptr' && (typeof input === 'number' || typeof input === 'bigint' || typeof input === 'boolean')) return { kind: 'scalar' };
     const pointee = param.type.pointee;
     if (isTypedArray(input) && pointee && pointee.kind !== 'void' && pointee.kind !== 'opaque') {
       // counted, not copied: the call builds the argument once, after the room check

@@ -27,9 +27,13 @@ export function formatValue(kind: ScalarKind, value: JsValue, options: FormatOpt
   if (kind === 'bool') return value ? 'true' : 'false';
   if (kind === 'f32' || kind === 'f64') return formatFloat(Number(value), kind === 'f32' ? 32 : 64);
   if (kind === 'ptr') return `0x${Number(value).toString(16).padStart(8, '0')}`;
+  const bits = KINDS[kind].size * 8;
+  if (typeof value === 'number' && bits <= 32) { // exact as a number: no BigInt on the per-call path
+    if (!options.hex) return String(value);
+    return `${value} (0x${(bits === 32 ? value >>> 0 : value & ((1 << bits) - 1)).toString(16).padStart(bits / 4, '0')})`;
+  }
   const dec = BigInt(value).toString();
   if (!options.hex) return dec;
-  const bits = KINDS[kind].size * 8;
   const pattern = BigInt.asUintN(bits, BigInt(value));
   return `${dec} (0x${pattern.toString(16).padStart(bits / 4, '0')})`;
 }

@@ -32,7 +32,7 @@ import { FileDigests } from './file-digests.js';
 import { describeFault } from './faults.js';
 import { deviceOverrun, gapOverrun } from './overrun.js';
 import { overrunRecord } from '../protocol/payloads.js';
-import type { AllocationView, CallResult, FaultInfo, LoadedFunction, OverrunInfo, SessionSettings } from './types.js';
+import type { AllocationView, CallResult, LoadedFunction, SessionSettings } from './types.js';
 import { P4JitError } from '../util/errors.js';
 
 export const HISTORY_LIMIT = 50;
@@ -79,6 +79,7 @@ export interface CallOptions extends RunOptions {
 export class JitSession extends EventEmitter {
   private readonly functions = new Map<string, LoadedFunction>();
   private readonly digests = new FileDigests();
+  private readonly sourceHashes = new Map<string, { digests: string; hash: string }>();
   private readonly results: CallResult[] = [];
   private arena: { addr: number; size: number } | null = null;
   private nextId = 1;
@@ -203,11 +204,15 @@ export class JitSession extends EventEmitter {
    * difference and rebuilds rather than trusting code that may be older than the file.
    */
   sourceHash(file: string): string {
-    const hash = createHash('sha256');
     const path = resolve(file);
     const files = [path, ...(this.settings.linkFolderSources ? folderSources(file) : []), ...this.linkedSources.get(path) ?? []];
-    for (const f of files) hash.update(f).update('\0').update(this.digests.of(f));
-    return hash.digest('hex');
+    const digests = files.map((f) => `${f}\0${this.digests.of(f)}`).join('\0');
+    // a call per input asks this every call: the hash is only taken again when a digest changed
+    const last = this.sourceHashes.get(path);
+    if (last?.digests === digests) return last.hash;
+    const hash = createHash('sha256').update(digests).digest('hex');
+    this.sourceHashes.set(path, { digests, hash });
+    return hash;
   }
 
   /** True when the function's sources differ from what its loaded code was built from. */
@@ -359,12 +364,15 @@ export class JitSession extends EventEmitter {
    * 16 million values would otherwise take seconds and hundreds of MB on the host to end in
    * ALLOC_FAIL).
    */
-  private async checkRoom(fn: LoadedFunction, args: readonly ArgumentInput[], opts: RunOptions): Promise<void> {
+  private checkRoom(fn: LoadedFunction, args: readonly ArgumentInput[], opts: RunOptions): Promise<void> | undefined {
     const sizes = measureInputs(args, fn.signature, { baseDir: opts.baseDir });
     const bytes = arenaBytesFor(sizes);
-    if (!sizes.some((s) => s.kind === 'array') || (this.arena && this.arena.size >= bytes)) return;
-    const problem = roomProblem(sizes, arenaSize(bytes), await this.client.heapInfo(), this.settings.dataCaps, this.arena?.size ?? 0);
-    if (problem) throw new P4JitError(problem);
+    // undefined, not a resolved promise, when the device need not be asked: a call per input awaits nothing here
+    if (!sizes.some((s) => s.kind === 'array') || (this.arena && this.arena.size >= bytes)) return undefined;
+    return this.client.heapInfo().then((heap) => {
+      const problem = roomProblem(sizes, arenaSize(bytes), heap, this.settings.dataCaps, this.arena?.size ?? 0);
+      if (problem) throw new P4JitError(problem);
+    });
   }
 
   private async ensureArena(bytes: number): Promise<number> {
@@ -388,17 +396,19 @@ export class JitSession extends EventEmitter {
   }
 
   private async invoke(fn: LoadedFunction, args: readonly ArgumentInput[], opts: RunOptions, t0: number): Promise<CallResult> {
-    await this.checkRoom(fn, args, opts);
+    const room = this.checkRoom(fn, args, opts);
+    if (room) await room;
     let marshalled: MarshalledArguments = marshalArguments(fn.signature, args, { baseDir: opts.baseDir });
     const signal = opts.signal;
     let output = '';
     const onOutput = (text: string) => { output += text; };
     this.client.on('output', onOutput);
-    const base: Omit<CallResult, 'returnValue' | 'returnDisplay' | 'count' | 'timeUs' | 'hostMs' | 'output' | 'arrays' | 'fault' | 'overrun'> = {
+    // one object of one shape, filled in below (a call per input builds no copies)
+    const result: CallResult = {
       id: this.nextId++, function: fn.name, file: fn.file, args: marshalled.records, at: new Date().toISOString(),
       counter: this.client.info ? counterKind(this.client.info) : 'cycles', kinds: marshalled.kinds,
+      returnValue: null, returnDisplay: '', count: null, timeUs: null, hostMs: 0, output: '', arrays: {}, fault: null, overrun: null,
     };
-    let result: CallResult;
     try {
       if (marshalled.arenaBytes > 0) {
         signal?.throwIfAborted();
@@ -413,41 +423,38 @@ export class JitSession extends EventEmitter {
         this.progress({ function: fn.name, step: 'call', timeLimitMs: timeLimitMs || (this.client.info?.defaultCallMs ?? 0) });
         // not cancelled once running: the device ends it at its time limit
         const reply = await this.client.call(fn.entry, marshalled.slots, { timeLimitMs });
-        let arrays = {};
-        let overrun: OverrunInfo | null = null;
         if (marshalled.copyBack.length) {
           this.progress({ function: fn.name, step: 'read-back', bytes: marshalled.copyBackBytes });
           // the epoch before the read: a request queued while it runs (after it) makes the bytes unknown
           const epoch = this.client.memoryEpoch;
           const span = await this.client.read(marshalled.copyBackStart, marshalled.copyBackBytes);
           if (this.client.memoryEpoch === epoch) this.readBack = { client: this.client, epoch, addr: marshalled.copyBackStart, bytes: span };
-          arrays = marshalled.readBack(span);
+          result.arrays = marshalled.readBack(span);
           const gap = marshalled.damagedInCopyBack(span)[0];
-          if (gap) overrun = gapOverrun(fn.name, gap);
+          if (gap) result.overrun = gapOverrun(fn.name, gap);
         }
         const ret = marshalled.decodeReturn(reply.ret);
-        result = {
-          ...base, returnValue: ret.value, returnDisplay: ret.display,
-          count: reply.cycles, timeUs: reply.timeUs, hostMs: performance.now() - t0,
-          output, arrays, fault: null, overrun,
-        };
+        result.returnValue = ret.value;
+        result.returnDisplay = ret.display;
+        result.count = reply.cycles;
+        result.timeUs = reply.timeUs;
       } catch (e) {
         if (!(e instanceof DeviceError) || (e.code !== Err.FAULT && e.code !== Err.TIMEOUT && e.code !== Err.OVERRUN)) throw e;
-        const fault: FaultInfo | null = e.code === Err.OVERRUN ? null : await describeFault(e, fn, this.toolchain, addressFrames);
+        const fault = e.code === Err.OVERRUN ? null : await describeFault(e, fn, this.toolchain, addressFrames);
         const record = overrunRecord(e.code, e.detail);
         const placed = marshalled;
-        const overrun = record && await deviceOverrun(record, {
+        result.overrun = record && await deviceOverrun(record, {
           fn, others: this.loaded().filter((f) => f !== fn && !f.stale), arena: this.arena, marshalled: placed,
           readImage: () => this.client.read(placed.base, placed.arenaBytes).catch(() => null),
         });
-        result = {
-          ...base, returnValue: null, returnDisplay: fault ? (fault.kind === 'timeout' ? 'timed out' : 'fault') : 'overrun',
-          count: null, timeUs: null, hostMs: performance.now() - t0, output, arrays: {}, fault, overrun,
-        };
+        result.fault = fault;
+        result.returnDisplay = fault ? (fault.kind === 'timeout' ? 'timed out' : 'fault') : 'overrun';
       }
     } finally {
       this.client.off('output', onOutput);
     }
+    result.hostMs = performance.now() - t0;
+    result.output = output;
     fn.lastResult = result;
     this.results.unshift(result);
     this.results.length = Math.min(this.results.length, HISTORY_LIMIT);

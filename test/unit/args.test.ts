@@ -11,6 +11,7 @@ import {
 } from '../../toolchain/args.js';
 import { formatArray, formatValue } from '../../extension/session/format.js';
 import { findFunction, type Param } from '../../toolchain/signature.js';
+import { valueArgument } from '../../toolchain/value-args.js';
 import { KINDS, TypeScope, type ElementKind, type ScalarKind } from '../../toolchain/ctypes.js';
 
 const scope = new TypeScope();
@@ -339,4 +340,31 @@ test('pairedLength: a length right after an array is pre-filled with its element
   assert.equal(at(0), undefined);
   assert.equal(at(1, ['[1, 2', '']), undefined, 'an argument that does not parse gives nothing');
   assert.equal(at(1, ['@0x82000000', '']), undefined, 'a raw address has no length');
+});
+
+test('property: a JavaScript number is taken exactly as its text would be (the fast path for integers agrees)', () => {
+  const kinds = ['i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'bool', 'f32'] as const;
+  const numbers = fc.oneof(fc.integer({ min: -(2 ** 33), max: 2 ** 33 }), fc.double(), fc.constantFrom(-0, 0.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, NaN));
+  for (const kind of kinds) {
+    const p = param(KINDS[kind].name);
+    fc.assert(fc.property(numbers, (v) => {
+      const outcome = (f: () => ReturnType<typeof valueArgument>) => {
+        try {
+          const a = f();
+          return a.kind === 'scalar' ? { value: a.value, slot: a.slot.toString('hex') } : { array: true };
+        } catch (e) {
+          return { error: (e as Error).message };
+        }
+      };
+      const asValue = outcome(() => valueArgument(v, p));
+      const asText = outcome(() => parseArgument(Number.isNaN(v) ? 'nan' : String(v), p));
+      assert.deepEqual(asValue, asText, `${kind} ${v}`);
+    }), { numRuns: 300 });
+  }
+  // integers in hex read the same from a number as from a bigint
+  for (const kind of ['i8', 'u8', 'i16', 'u16', 'i32', 'u32'] as const) {
+    for (const v of [KINDS[kind].min!, KINDS[kind].max!, 0n, -1n, 1n].filter((x) => x >= KINDS[kind].min! && x <= KINDS[kind].max!)) {
+      assert.equal(formatValue(kind, Number(v), { hex: true }), formatValue(kind, v, { hex: true }), `${kind} ${v}`);
+    }
+  }
 });
