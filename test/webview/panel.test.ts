@@ -213,7 +213,12 @@ test('Run and Unload name the function by its session key; two functions of one 
 test('a button stays busy until its own action is done, not until the next state (a poll)', async () => {
   const panel = await panelWith(connectedState());
   const run = panel.page.getByRole('button', { name: 'Run blink_count', exact: true });
-  await run.click();
+  // disabled by the click itself, within the same task, not on a later frame a second input could beat
+  const disabledAtOnce = await run.evaluate((button: HTMLElement) => {
+    button.click();
+    return button.hasAttribute('disabled');
+  });
+  assert.equal(disabledAtOnce, true, 'the click disables its button at once');
   assert.equal(await run.getAttribute('disabled'), '');
   await panel.showState(connectedState()); // a poll while the run still waits for its arguments
   assert.equal(await run.getAttribute('disabled'), '', 'a state does not end the run');

@@ -28,7 +28,8 @@ const context: ViewContext = {
     if (busyKey) {
       if (busy.has(busyKey)) return;
       busy.add(busyKey);
-      queueRender();
+      // at once, not on the next frame: the control is disabled before any other input reaches it
+      renderNow();
     }
     // only a TaggedMessage comes with a busy key (ViewContext's overloads)
     vscode.postMessage(busyKey ? { ...(message as TaggedMessage), action: busyKey } : message);
