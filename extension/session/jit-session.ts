@@ -247,15 +247,16 @@ export class JitSession extends EventEmitter {
       build: { toolchain: this.toolchain, buildDir: built.buildDir, firmwareElf: this.firmwareElf() },
       sizeHint: old?.size, // a reload: one link instead of two while the code still fits
     });
-    // the old version goes only once the new one is in: a failed rebuild keeps the working code
-    if (old) await this.forget(old);
     const fn: LoadedFunction = {
       key, name, file: resolve(file), signature: built.signature,
       addr: code.addr, size: code.size, allocSize: code.allocSize, entry: code.entry, elfPath: code.link.elfPath,
       stale: false, buildKey: built.key, sourceHash,
     };
+    // the new version replaces the old under its key before the old one is freed: a failed rebuild
+    // keeps the working code, and a lookup during the reload finds one version or the other, never none
     this.functions.set(key, fn);
     this.images.set(key, code.link.image);
+    if (old) await this.release(old);
     this.emit('changed');
     return fn;
   }
@@ -352,6 +353,11 @@ export class JitSession extends EventEmitter {
   private async forget(fn: LoadedFunction): Promise<void> {
     this.functions.delete(fn.key);
     this.images.delete(fn.key);
+    await this.release(fn);
+  }
+
+  /** Frees a version's code on the device (best effort: the device may be gone). */
+  private async release(fn: LoadedFunction): Promise<void> {
     if (!fn.stale && this.client.connected) await this.client.free(fn.addr).catch(() => undefined);
   }
 

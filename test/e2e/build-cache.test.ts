@@ -96,6 +96,30 @@ describe('library: loads', () => {
     }
   });
 
+  test('a reload never leaves the function unlisted: while the old version is freed, the new one is loaded', async () => {
+    const file = write('swap.c', 'int swap(void) { return 1; }\n');
+    const session = new JitSession(client, defaultSettings({ buildRoot: scratch('cache-swap') }));
+    const free = client.free.bind(client);
+    try {
+      const old = await session.load(file, 'swap');
+      write('swap.c', 'int swap(void) { return 2; }\n');
+      // what a lookup by key sees at the moment the old version's FREE goes out (the panel or the
+      // palette looks up outside the device lock, then calls under it)
+      const seen: (number | undefined)[] = [];
+      client.free = (addr: number) => {
+        if (addr === old.addr) seen.push(session.loaded().find((f) => f.key === old.key)?.addr);
+        return free(addr);
+      };
+      const fresh = await session.load(file, 'swap');
+      assert.notEqual(fresh.addr, old.addr);
+      assert.deepEqual(seen, [fresh.addr], 'the new version is listed when the old one is freed');
+      assert.equal((await session.call(fresh.key, [])).returnValue, 2);
+    } finally {
+      client.free = free;
+      await session.freeAll();
+    }
+  });
+
   test('a cached object cut short is rebuilt, and the run returns the right result', async () => {
     const root = scratch('cache-cut');
     const file = write('cut.c', 'int cut(int x) { return x + 1000; }\n');
