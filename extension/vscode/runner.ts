@@ -90,7 +90,11 @@ export class Runner {
   /** Calls a loaded function (picked from the loaded ones unless `key` is given). */
   async exec(key?: string, args?: string[]): Promise<CallResult | undefined> {
     const fn = key ? this.device.loadedFunctions().find((f) => f.key === key) : await this.pickLoaded('Call which loaded function?');
-    if (!fn) return undefined;
+    if (!fn) {
+      // unloaded or freed since the panel showed it: say so rather than do nothing
+      if (key) void vscode.window.showWarningMessage(`P4-JIT: ${key.replace(/.*::/, '')} is not loaded any more; run it from its file to load it again.`);
+      return undefined;
+    }
     args ??= await this.askArguments(fn.signature, fn.key);
     if (!args) return undefined;
     const run = { file: fn.file, name: fn.name, args };

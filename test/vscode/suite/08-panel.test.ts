@@ -56,8 +56,13 @@ suite('device panel', () => {
 
     // The Undo of this very notification: earlier suites may leave other Undo toasts on screen.
     const undo = (message: string) => `.notifications-toasts .notification-toast:has-text("${message}") .monaco-button:has-text("Undo")`;
+    const addKey = api.device.loadedFunctions().find((f) => f.name === 'add')!.key;
     await ui.webviewClick('vscode-button[aria-label="Unload add"]');
     await until(() => !api.device.loadedFunctions().some((f) => f.name === 'add'), 'add to be unloaded');
+    // a call of what is no longer loaded (a view not yet refreshed) is answered, not ignored
+    assert.equal(await vscode.commands.executeCommand('p4jit.exec', addKey, []), undefined);
+    await until(async () => (await ui.texts('.notifications-toasts .notification-toast')).some((t) => t.includes('add is not loaded any more')),
+      'a warning that add is not loaded');
     await ui.click(undo('unloaded add'));
     await until(() => api.device.loadedFunctions().some((f) => f.name === 'add' && !f.stale), 'add loaded again by Undo', 120_000);
 
