@@ -81,7 +81,14 @@ suite('notebooks', () => {
     const cellEditor = await until(() => vscode.window.visibleTextEditors.find((e) => e.document === c.document), 'the C cell\'s editor');
     const last = c.document.lineCount - 1;
     cellEditor.revealRange(new vscode.Range(last, 0, last, 0), vscode.TextEditorRevealType.InCenter);
-    await ui.click('.cell-statusbar-container .cell-status-item:has-text("Disassembly")');
+    // the cell's status bar is drawn again when its items update, and a click landing on the old
+    // item is lost: as a user would, click again until the picker of the cell's functions shows
+    for (let attempt = 1; ; attempt++) {
+      await ui.click('.cell-statusbar-container .cell-status-item:has-text("Disassembly")');
+      const listed = await until(async () => ((await ui.quickPickItems()).includes('gain') ? true : undefined), 'the picker of the C cell\'s functions', 5_000)
+        .catch((e: unknown) => (attempt < 3 ? false : Promise.reject(e)));
+      if (listed) break;
+    }
     await ui.pickQuickItem('gain');
     await until(() => vscode.window.activeTextEditor?.document.uri.scheme === 'p4jit-disasm' && /^gain:/m.test(vscode.window.activeTextEditor.document.getText()), 'the disassembly of gain opened from the notebook', 20_000);
     (await vscode.window.showNotebookDocument(nb)).revealRange(range, vscode.NotebookEditorRevealType.AtTop);
