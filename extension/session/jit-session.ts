@@ -170,6 +170,11 @@ export class JitSession extends EventEmitter {
     return `${resolve(file)}::${name}`;
   }
 
+  /** The function name in a key made by key(). */
+  static nameOf(key: string): string {
+    return key.replace(/.*::/, '');
+  }
+
   /** Assembles `file` on its own (errors as a CompileError); answers the global symbols it defines. */
   assemble(file: string): Promise<AssembledSymbol[]> {
     return assembleFile(file, {
@@ -274,7 +279,7 @@ export class JitSession extends EventEmitter {
    */
   async call(key: string, args: readonly ArgumentInput[], opts: CallOptions = {}): Promise<CallResult> {
     const fn = this.functions.get(key);
-    if (!fn) throw new P4JitError(`no function ${key.replace(/.*::/, '')} is loaded`);
+    if (!fn) throw new P4JitError(`no function ${JitSession.nameOf(key)} is loaded`);
     if (fn.stale) throw new P4JitError(`${fn.name} was loaded on a device that has since reset or gone: run it again to reload it`);
     if (this.sourceChanged(fn)) {
       if (!opts.rebuild) throw new SourceChangedError(fn);
@@ -285,7 +290,7 @@ export class JitSession extends EventEmitter {
 
   async free(key: string): Promise<void> {
     const fn = this.functions.get(key);
-    if (!fn) throw new P4JitError(`no function ${key.replace(/.*::/, '')} is loaded`);
+    if (!fn) throw new P4JitError(`no function ${JitSession.nameOf(key)} is loaded`);
     await this.forget(fn);
     this.emit('changed');
   }
@@ -322,7 +327,7 @@ export class JitSession extends EventEmitter {
   /** The function's machine code with its source lines; paths relative to `relativeTo` (default: the source's folder). */
   async disassembly(key: string, relativeTo?: string): Promise<string> {
     const fn = this.functions.get(key);
-    if (!fn) throw new P4JitError(`no function ${key.replace(/.*::/, '')} is loaded`);
+    if (!fn) throw new P4JitError(`no function ${JitSession.nameOf(key)} is loaded`);
     const objdump = await disassemble(this.toolchain, fn.elfPath);
     const files = new Map<string, string[] | undefined>();
     const sourceLine = (path: string, line: number) => {

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 
+import { JitSession } from '../session/jit-session.js';
 import type { LoadedFunction } from '../session/types.js';
 import { FOLD_START } from '../../toolchain/disasm-view.js';
 import type { DeviceManager } from './device-manager.js';
@@ -24,7 +25,7 @@ export class DisassemblyProvider implements vscode.TextDocumentContentProvider {
     const session = this.device.current;
     const fn = session?.loaded().find((f) => f.key === key);
     if (!session || !fn) {
-      return `# ${key.replace(/.*::/, '')} is not loaded on a connected device: run or upload it, then open its disassembly again.\n`;
+      return `# ${JitSession.nameOf(key)} is not loaded on a connected device: run or upload it, then open its disassembly again.\n`;
     }
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(fn.file));
     return session.disassembly(key, folder?.uri.fsPath);

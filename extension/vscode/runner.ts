@@ -92,7 +92,7 @@ export class Runner {
     const fn = key ? this.device.loadedFunctions().find((f) => f.key === key) : await this.pickLoaded('Call which loaded function?');
     if (!fn) {
       // unloaded or freed since the panel showed it: say so rather than do nothing
-      if (key) void vscode.window.showWarningMessage(`P4-JIT: ${key.replace(/.*::/, '')} is not loaded any more; run it from its file to load it again.`);
+      if (key) void vscode.window.showWarningMessage(`P4-JIT: ${JitSession.nameOf(key)} is not loaded any more; run it from its file to load it again.`);
       return undefined;
     }
     args ??= await this.askArguments(fn.signature, fn.key);
