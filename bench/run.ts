@@ -8,8 +8,6 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { execa } from 'execa';
-
 import { DeviceClient } from '../extension/device/client.js';
 import { Emulator } from '../extension/emulator/launcher.js';
 import { encodeFrame, FrameDecoder } from '../extension/protocol/codec.js';
@@ -18,6 +16,7 @@ import { defaultSettings } from '../extension/session/defaults.js';
 import { JitSession } from '../extension/session/jit-session.js';
 import { packageRoot } from '../extension/util/package-root.js';
 import { compileFlags } from '../toolchain/build.js';
+import { runToolFast } from '../toolchain/tool-runner.js';
 import { benchData } from './data.js';
 import { ARRAYS_SOURCE, DSP_SOURCE, EMPTY_SOURCE } from './fixtures.js';
 import { measure, measurePair, ms, type Row, type Stat } from './stats.js';
@@ -62,7 +61,8 @@ try {
     await session.run(dspFile, 'biquad_block', [samples, '64']);
   }, RUNS);
   const flags = compileFlags({ toolchain: session.toolchain, buildDir: work, optimization: '-O2' });
-  const bareGcc = await measure(() => execa(session.toolchain.gcc, [...flags, '-c', dspFile, '-o', join(work, 'bare.o')]), RUNS);
+  // started as the session starts the compiler (toolchain/tool-runner.ts): the ratio is the work around the compile
+  const bareGcc = await measure(() => runToolFast(session.toolchain.gcc, [...flags, '-c', dspFile, '-o', join(work, 'bare.o')]), RUNS);
   row({ measurement: 'edit-to-result: save a 30-line DSP function → result (compile, link, upload, call)', value: ms(editToResult), reference: `bare gcc -c (${ms(bareGcc)})`,
     ratio: editToResult.median / bareGcc.median, target: '≤ 1.5× and < 300 ms', met: editToResult.median / bareGcc.median <= 1.5 && editToResult.median < 300 }, { editToResult, bareGcc });
   const cacheHit = await measure(() => session.run(dspFile, 'biquad_block', [samples, '64']), RUNS);

@@ -1,6 +1,7 @@
 // Bundles the VS Code extension into dist/ so the packaged extension needs no node_modules tree:
 //   dist/extension.cjs        extension/vscode/extension.ts and everything it imports (CommonJS:
 //                             VS Code 1.100 loads extensions with require)
+//   dist/tool-runner.cjs      the small process that starts the compiler and linker
 //   dist/webview/             the device panel (webview/build.mjs)
 //   dist/*.wasm               the C parser (web-tree-sitter runtime + tree-sitter-c grammar)
 //   dist/node_modules/        what cannot be bundled: the serial port's native binding, found at
@@ -50,6 +51,21 @@ const result = await esbuild.build({
   logLevel: 'warning',
   absWorkingDir: root,
 });
+
+// the tool runner's process (toolchain/tool-runner.ts), started beside the bundle
+const runner = await esbuild.build({
+  entryPoints: [path.join(root, 'toolchain', 'tool-runner-child.ts')],
+  outfile: path.join(dist, 'tool-runner.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: process.argv.includes('--minify'),
+  metafile: true,
+  logLevel: 'warning',
+  absWorkingDir: root,
+});
+for (const [file, out] of Object.entries(runner.metafile.outputs)) result.metafile.outputs[file] = out;
 
 const webview = await buildWebview(path.join(dist, 'webview'));
 

@@ -24,6 +24,7 @@ import { checkFirmwareElf } from '../../toolchain/firmware-id.js';
 import { assembleFile, type AssembledSymbol } from '../../toolchain/assembly.js';
 import { buildFunction, folderSources, type BuiltFunction } from '../../toolchain/function-build.js';
 import { ensurePrivateDir } from '../../toolchain/private-dir.js';
+import { startToolRunner } from '../../toolchain/tool-runner.js';
 import { loadObjects } from './loader.js';
 import { measureInputs, type ArgumentInput } from '../../toolchain/value-args.js';
 import { arenaBytesFor, marshalArguments, roomProblem, type MarshalledArguments } from './marshal.js';
@@ -101,6 +102,7 @@ export class JitSession extends EventEmitter {
     super();
     this.current = client;
     this.watch(client);
+    void startToolRunner(); // ready before the first save needs the compiler
   }
 
   get client(): DeviceClient {

@@ -23,6 +23,7 @@ import { SourceDiagnostics } from './results.js';
 import { Runner } from './runner.js';
 import { DeviceStatusItem } from './status-bar.js';
 import { errorMessage, P4JitError } from '../util/errors.js';
+import { stopToolRunner } from '../../toolchain/tool-runner.js';
 
 /** Set by the bundle's banner (scripts/bundle.mjs); absent when running from tsc output. */
 declare const __p4jitLoadStart: number | undefined;
@@ -208,4 +209,5 @@ export async function deactivate(): Promise<void> {
   // Stops the emulator we started and frees what we loaded; subscriptions are disposed by VS Code.
   await device?.dispose();
   device = undefined;
+  stopToolRunner();
 }
