@@ -1,7 +1,7 @@
 // Runs against the extension installed from the packaged .vsix (not the development folder):
 // the bundle, its WebAssembly parser, the serial binding and the firmware sources must all be in it.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 
@@ -39,5 +39,22 @@ suite('the packaged extension', () => {
     assert.equal(r.returnValue, 42);
     assert.equal(api.statusText(), '$(vm) Emulated ESP32-P4');
     assert.ok(existsSync(join(ext.extensionPath, 'build', 'firmware', 'p4jit-emu.elf')), 'the emulator image was built from the packaged sources');
+    // the compiler and linker are started from the package's tool runner, not from this host
+    const runner = join(ext.extensionPath, 'dist', 'tool-runner.cjs');
+    const children = childCommandLines(process.pid);
+    assert.ok(children.some((c) => c.includes(runner)), `a child of the extension host runs ${runner} (children: ${children.join('; ')})`);
   });
 });
+
+/** The command lines of `pid`'s children (the check's carrier holds no test helpers). */
+function childCommandLines(pid: number): string[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) return [];
+      return [readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').trim()];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
+}
