@@ -1,8 +1,10 @@
 /**
- * The tool runner's process (see tool-runner.ts): starts each program it is sent and sends back
- * what it printed. It is small, so starting a program from it is cheap; it ends with its parent.
+ * The tool runner's process (see tool-runner.ts): starts each program it is sent, says its
+ * process id, and sends back what it printed. It is small, so starting a program from it is
+ * cheap. It ends with its parent, stopping what it started; Ctrl+C in a terminal is the parent's
+ * to handle.
  */
-import { runTool } from './run-tool.js';
+import { killTool, runTool } from './run-tool.js';
 
 export interface ToolRequest {
   id: number;
@@ -12,8 +14,29 @@ export interface ToolRequest {
   cwd: string;
 }
 
+const running = new Set<number>();
+
 process.on('message', (m: ToolRequest) => {
-  void runTool(m.program, m.args, m.timeLimitMs, m.cwd).then((r) => process.send?.({ id: m.id, ...r }));
+  let pid = -1;
+  void runTool(m.program, m.args, {
+    timeLimitMs: m.timeLimitMs,
+    cwd: m.cwd,
+    onStart: (p) => {
+      pid = p;
+      running.add(p);
+      process.send?.({ id: m.id, pid: p });
+    },
+  }).then((r) => {
+    running.delete(pid);
+    process.send?.({ id: m.id, ...r });
+  });
 });
-process.on('disconnect', () => process.exit(0));
+
+function end(): void {
+  for (const pid of running) killTool(pid);
+  process.exit(0);
+}
+process.on('disconnect', end);
+process.on('SIGTERM', end);
+process.on('SIGINT', () => undefined);
 process.send?.({ ready: true });

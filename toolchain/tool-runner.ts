@@ -6,26 +6,37 @@
  * start costs what it costs from a shell, and the extension host is never held.
  *
  * Until the runner has started, or if it cannot start or dies, programs are started directly:
- * a save never waits on the runner.
+ * a save never waits on the runner. Windows starts processes without forking: no runner there.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { runTool, TOOL_TIME_LIMIT_MS, type ToolResult } from './run-tool.js';
+import { killTool, runTool, TOOL_TIME_LIMIT_MS, type ToolResult } from './run-tool.js';
 import type { ToolRequest } from './tool-runner-child.js';
+
+interface Pending {
+  done: (r: ToolResult | null) => void;
+  /** The program's process id, once the runner started it. */
+  pid?: number;
+}
 
 interface Runner {
   child: ChildProcess;
   ready: boolean;
   /** Settles true when the runner answers, false when it ended first. */
   started: Promise<boolean>;
-  pending: Map<number, (r: ToolResult | null) => void>;
+  pending: Map<number, Pending>;
 }
+
+/** Runners that ended unasked before programs are started directly for good (no fork per save). */
+const MAX_FAILURES = 3;
 
 let runner: Runner | null = null;
 let nextId = 0;
+let failures = 0;
+let stopped = false;
 
 /** The runner's script: beside the bundle in the packaged extension, beside this file in the compiled sources. */
 function childScript(): string | undefined {
@@ -39,31 +50,49 @@ function childScript(): string | undefined {
  */
 export function startToolRunner(): Promise<boolean> {
   if (runner) return runner.started;
-  const script = childScript();
+  const script = process.platform === 'win32' || stopped || failures >= MAX_FAILURES ? undefined : childScript();
   if (!script) return Promise.resolve(false);
+  // NODE_OPTIONS may carry a debugger's --require or --inspect (VS Code's JavaScript debug
+  // terminal): those are for the user's program, not for ours
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
   let child: ChildProcess;
   try {
     // its heap is small, and the process's size is what each start from it costs
-    child = fork(script, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=64'], serialization: 'json' });
+    child = fork(script, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=64'], env, serialization: 'json' });
   } catch {
+    failures++;
     return Promise.resolve(false);
   }
   let answered: (ok: boolean) => void = () => undefined;
   const r: Runner = { child, ready: false, started: new Promise((resolve) => { answered = resolve; }), pending: new Map() };
   runner = r;
-  child.on('message', (m: { ready?: true; id?: number } & ToolResult) => {
+  child.on('message', (m: { ready?: true; id?: number; pid?: number } & ToolResult) => {
     if (m.ready) {
       r.ready = true;
       if (r.pending.size === 0) idle(r);
       answered(true);
+    } else if (m.id !== undefined && m.pid !== undefined) {
+      const p = r.pending.get(m.id);
+      if (p) p.pid = m.pid;
     } else if (m.id !== undefined) {
       settle(r, m.id, { ok: m.ok, text: m.text });
     }
   });
+  let ended = false;
   const gone = () => {
-    if (runner === r) runner = null;
+    if (ended) return;
+    ended = true;
+    if (runner === r) {
+      runner = null;
+      failures++;
+    }
     answered(false);
-    for (const id of [...r.pending.keys()]) settle(r, id, null);
+    for (const [id, p] of [...r.pending]) {
+      // what the runner had started may outlive it: stopped before the program runs again here
+      if (p.pid !== undefined) killTool(p.pid);
+      settle(r, id, null);
+    }
   };
   child.on('exit', gone);
   child.on('disconnect', gone);
@@ -85,11 +114,11 @@ export function toolRunnerPid(): number | undefined {
 }
 
 function settle(r: Runner, id: number, result: ToolResult | null): void {
-  const done = r.pending.get(id);
-  if (!done) return;
+  const p = r.pending.get(id);
+  if (!p) return;
   r.pending.delete(id);
   if (r.pending.size === 0) idle(r);
-  done(result);
+  p.done(result);
 }
 
 /**
@@ -99,9 +128,9 @@ function settle(r: Runner, id: number, result: ToolResult | null): void {
 export async function runToolFast(program: string, args: readonly string[], timeLimitMs = TOOL_TIME_LIMIT_MS): Promise<ToolResult> {
   void startToolRunner();
   const r = runner as Runner | null;
-  if (!r?.ready || !r.child.connected) return runTool(program, args, timeLimitMs);
+  if (!r?.ready || !r.child.connected) return runTool(program, args, { timeLimitMs });
   const id = nextId++;
-  const reply = new Promise<ToolResult | null>((resolve) => r.pending.set(id, resolve));
+  const reply = new Promise<ToolResult | null>((done) => r.pending.set(id, { done }));
   // waiting on the runner keeps this process alive, as waiting on the program itself would
   if (r.pending.size === 1) {
     r.child.ref();
@@ -114,11 +143,13 @@ export async function runToolFast(program: string, args: readonly string[], time
   } catch {
     settle(r, id, null);
   }
-  return (await reply) ?? runTool(program, args, timeLimitMs);
+  return (await reply) ?? runTool(program, args, { timeLimitMs });
 }
 
-/** Ends the runner (the extension's deactivation; it also ends by itself with this process). */
+/** Ends the runner for good (the extension's deactivation; it also ends by itself with this process). */
 export function stopToolRunner(): void {
-  runner?.child.kill();
+  stopped = true;
+  const r = runner;
   runner = null;
+  r?.child.kill();
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
@@ -39,22 +39,31 @@ test('a compile through the runner gives the same status and diagnostics as one 
   assert.deepEqual(viaRunner, direct);
 });
 
-test('a program that cannot be started, or runs past its time limit, says so', async () => {
+test('a program that cannot be started, or runs past its time limit, says so; the limit stops all it started', { timeout: 60_000 }, async () => {
   assert.equal(await startToolRunner(), true);
   const missing = await runToolFast(join(dir, 'no-such-gcc'), ['--version']);
   assert.equal(missing.ok, false);
   assert.match(missing.text, /cannot start .*no-such-gcc: spawn .* ENOENT/);
-  const slow = await runToolFast('sleep', ['10'], 200);
+  // as gcc's cc1 and as do, a child of the program holds its output open: stopped too, or the
+  // run would last until the child's end
+  const pidFile = join(dir, 'slow-child.pid');
+  const slow = await runToolFast('sh', ['-c', `sleep 600 & echo $! > ${pidFile}; wait`], 300);
   assert.equal(slow.ok, false);
-  assert.match(slow.text, /sleep was stopped after 200 ms without finishing/);
+  assert.match(slow.text, /^sh was stopped after 300 ms without finishing$/);
+  await waitUntil(() => !processAlive(Number(readFileSync(pidFile, 'utf8'))), 'the program\'s own child is stopped');
 });
 
-test('a runner that dies during a run loses nothing: the program is run again directly', async () => {
+test('a runner that dies during a run loses nothing: what it started is stopped, the program run again directly', async () => {
   assert.equal(await startToolRunner(), true);
   const pid = toolRunnerPid()!;
-  const run = runToolFast('sh', ['-c', 'sleep 0.3; echo finished']);
+  const log = join(dir, 'runs.log');
+  writeFileSync(log, '');
+  const run = runToolFast('sh', ['-c', `echo "start $PPID" >> ${log}; sleep 0.5; echo end >> ${log}; echo finished`]);
+  await waitUntil(() => readFileSync(log, 'utf8').includes('start'), 'the runner started the program');
   process.kill(pid, 'SIGKILL');
   assert.deepEqual(await run, { ok: true, text: 'finished' });
+  // started by the runner, stopped when it died, started again by this process: one end, not two
+  assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [`start ${pid}`, `start ${process.pid}`, 'end']);
   // a new runner takes its place
   assert.equal(await startToolRunner(), true);
   assert.notEqual(toolRunnerPid(), pid);
@@ -68,22 +77,27 @@ test('a process using the runner ends by itself when its work is done, and the r
     console.log(JSON.stringify({ pid: m.toolRunnerPid(), r }));`;
   // ends by itself: if the runner kept it alive, this would never return and the test time out
   const out = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], (e, stdout) => (e ? reject(e) : resolve(stdout)));
+    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 }, (e, stdout) => (e ? reject(e) : resolve(stdout)));
   });
   const { pid, r } = JSON.parse(out) as { pid: number; r: unknown };
   assert.deepEqual(r, { ok: true, text: 'hello' });
   // its runner sees the connection close and exits
-  for (let i = 0; processAlive(pid); i++) {
-    assert.ok(i < 500, `the runner ${pid} outlived its parent by 5 s`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await waitUntil(() => !processAlive(pid), `the runner ${pid} ends with its parent`);
 });
 
+/** Running, and not a zombie waiting to be reaped. */
 function processAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
+  }
+}
+
+async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !condition(); i++) {
+    assert.ok(i < 1000, `${what}: not within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
