@@ -32,7 +32,13 @@ const BIN = join(repoRoot, 'bin', 'p4jit.js');
 /** The CLI with its per-user cache under `cacheHome` (XDG_CACHE_HOME). */
 const cli = (args: string[], cacheHome: string, cwd = repoRoot) =>
   execa(process.execPath, [BIN, ...args], { reject: false, cwd, env: { XDG_CACHE_HOME: cacheHome } });
-const json = (r: { stdout: string }) => JSON.parse(r.stdout) as { return: unknown; arrays: Record<string, unknown[]> };
+const json = (r: { stdout: string; stderr?: string; exitCode?: number }) => {
+  try {
+    return JSON.parse(r.stdout) as { return: unknown; arrays: Record<string, unknown[]> };
+  } catch {
+    throw new Error(`the CLI printed no JSON (exit ${r.exitCode}): ${r.stdout}\n${r.stderr ?? ''}`);
+  }
+};
 
 let emuA: Emulator;
 let emuB: Emulator;
