@@ -118,7 +118,11 @@ export class Runner {
 
   async free(key?: string): Promise<void> {
     const fn = key ? this.device.loadedFunctions().find((f) => f.key === key) : await this.pickLoaded('Free which loaded function?');
-    if (!fn) return;
+    if (!fn) {
+      // unloaded since the view showed it: nothing is left to free, and the user hears so
+      if (key) void vscode.window.showInformationMessage(`P4-JIT: ${JitSession.nameOf(key)} is already unloaded.`);
+      return;
+    }
     // A stale function is only forgotten: its device is gone or no longer holds it.
     const session = this.device.lastSession;
     if (session) await this.device.exclusive(() => session.free(fn.key));

@@ -63,6 +63,10 @@ suite('device panel', () => {
     assert.equal(await vscode.commands.executeCommand('p4jit.exec', addKey, []), undefined);
     await until(async () => (await ui.texts('.notifications-toasts .notification-toast')).some((t) => t.includes('add is not loaded any more')),
       'a warning that add is not loaded');
+    // and so is an Unload of it: nothing is left to free, and the user hears that
+    await vscode.commands.executeCommand('p4jit.free', addKey);
+    await until(async () => (await ui.texts('.notifications-toasts .notification-toast')).some((t) => t.includes('add is already unloaded')),
+      'a message that add is already unloaded');
     await ui.click(undo('unloaded add'));
     await until(() => api.device.loadedFunctions().some((f) => f.name === 'add' && !f.stale), 'add loaded again by Undo', 120_000);
 
