@@ -31,13 +31,22 @@ const started = Date.now();
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 
-const result = await esbuild.build({
-  entryPoints: [path.join(root, 'extension', 'vscode', 'extension.ts')],
-  outfile: path.join(dist, 'extension.cjs'),
+/** What both bundles share: Node 20, CommonJS, minified for the package. */
+const nodeBundle = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  minify: process.argv.includes('--minify'),
+  metafile: true,
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
+
+const result = await esbuild.build({
+  ...nodeBundle,
+  entryPoints: [path.join(root, 'extension', 'vscode', 'extension.ts')],
+  outfile: path.join(dist, 'extension.cjs'),
   external: ['vscode', ...RUNTIME_PACKAGES],
   // ES modules in the bundle (ours, web-tree-sitter) ask import.meta.url where they are.
   define: { 'import.meta.url': 'importMetaUrl' },
@@ -45,25 +54,14 @@ const result = await esbuild.build({
   banner: { js: 'const __p4jitLoadStart = performance.now(); const importMetaUrl = require("url").pathToFileURL(__filename).href;' },
   sourcemap: true,
   sourcesContent: false,
-  minify: process.argv.includes('--minify'),
   keepNames: true,
-  metafile: true,
-  logLevel: 'warning',
-  absWorkingDir: root,
 });
 
 // the tool runner's process (toolchain/tool-runner.ts), started beside the bundle
 const runner = await esbuild.build({
+  ...nodeBundle,
   entryPoints: [path.join(root, 'toolchain', 'tool-runner-child.ts')],
   outfile: path.join(dist, 'tool-runner.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  minify: process.argv.includes('--minify'),
-  metafile: true,
-  logLevel: 'warning',
-  absWorkingDir: root,
 });
 for (const [file, out] of Object.entries(runner.metafile.outputs)) result.metafile.outputs[file] = out;
 

@@ -8,7 +8,8 @@ import { basename, join } from 'node:path';
 
 import { execa } from 'execa';
 
-import { runToolFast as runTool } from './tool-runner.js';
+import type { ToolResult } from './run-tool.js';
+import { runToolFast } from './tool-runner.js';
 import { loadImage, readElf, type ElfFile } from './elf.js';
 import type { Toolchain } from './discover.js';
 import { P4JitError } from '../extension/util/errors.js';
@@ -61,8 +62,8 @@ export function compileFailure(text: string): CompileError {
 }
 
 /** Runs the compiler; resolves with its exit status and everything it printed. */
-export async function runCompiler(args: string[], opts: Pick<BuildOptions, 'toolchain'>): Promise<{ ok: boolean; text: string }> {
-  return runTool(opts.toolchain.gcc, args);
+export function runCompiler(args: string[], opts: Pick<BuildOptions, 'toolchain'>): Promise<ToolResult> {
+  return runToolFast(opts.toolchain.gcc, args);
 }
 
 /** Compiles `source` into buildDir; `extra` adds flags (e.g. -MD -MF for the dependency list). */
@@ -133,9 +134,8 @@ export async function linkAt(objects: string[], base: number, name: string, opts
       await libgcc(opts.toolchain), // soft double and 64-bit division helpers
       '-o', out,
     ];
-    const r = await runTool(`${opts.toolchain.prefix}ld`, args);
-    if (!r.ok) {
-      const text = r.text;
+    const { ok, text } = await runToolFast(`${opts.toolchain.prefix}ld`, args);
+    if (!ok) {
       const undef = /undefined reference to `([^']+)'/.exec(text);
       const hint = undef && !opts.firmwareElf ? ` (${undef[1]} is not in the function's files; ${NO_FIRMWARE_HINT})` : '';
       // the line giving the reason: an "in function `handle_error':" line or a path may also say "error"
